@@ -1,0 +1,69 @@
+#ifndef SB_REPO_H
+#define SB_REPO_H
+
+/*
+ * The vault's git repository (crypto/FORMAT.md "Repository layout").
+ *
+ * The store is mapped to git trees by sync itself, never through git's
+ * index or checkout. A store path's components map one to one, except
+ * that every encrypted entry E (not starting with ".") sits under two
+ * fan-out levels named by its first two characters: "E[0]/E[1]/E". A
+ * commit in a 100k-message folder then rewrites three small trees, not
+ * one tree of 100k entries. Entries starting with "." (".sealbox",
+ * ".sbdir") are not fanned out.
+ *
+ * Commits are signed with SSHSIG through a callback (sync/ does not hold
+ * keys) and verified by parsing the commit headers as git does.
+ *
+ * Ownership: struct sb_repo from sb_repo_init/sb_repo_open, freed with
+ * sb_repo_free(). Buffers returned through void ** are malloc'd.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SB_OID_HEX 41
+
+struct sb_repo;
+
+/* Signs len bytes of buf; *armor malloc'd, as sb_sshsig_sign returns it. */
+typedef int (*sb_repo_sign_fn)(char **armor, const void *buf, size_t len,
+			       void *ctx);
+
+/* Creates a repository with work tree at path (HEAD -> refs/heads/main). */
+int sb_repo_init(struct sb_repo **out, const char *path);
+int sb_repo_open(struct sb_repo **out, const char *path);
+void sb_repo_free(struct sb_repo *r);
+
+/*
+ * 1 when a store-relative path is the store's scratch space, never
+ * committed (".sbtmp.*" temporaries). Plaintext-level per-machine state
+ * (Maildir tmp/ contents, .mbsyncstate, dovecot indexes) is the sync
+ * engine's to filter, since only it decrypts names.
+ */
+int sb_repo_path_ignored(const char *store_path);
+
+/* Maps a store path ("a/bc/.sbdir") to its tree path; out room: 3 * len + 1. */
+void sb_repo_tree_path(char *out, const char *store_path);
+
+/*
+ * Commits the whole work tree (every file and symlink under the root but
+ * .git and ignored paths) on top of HEAD (or as the first commit), signed,
+ * and moves refs/heads/main to it. oid receives the hex id.
+ */
+int sb_repo_commit_all(struct sb_repo *r, char oid[SB_OID_HEX],
+		       const char *message, const char *name,
+		       const char *email, sb_repo_sign_fn sign, void *ctx);
+
+/* Contents of a store path at HEAD. -ENOENT when absent. */
+int sb_repo_head_file(struct sb_repo *r, const char *store_path,
+		      void **buf, size_t *len);
+
+/* The raw commit object (headers and message); *raw malloc'd. */
+int sb_repo_commit_raw(struct sb_repo *r, const char *oid_hex,
+		       char **raw, size_t *len);
+
+/* HEAD's commit id; -ENOENT when there is no commit. */
+int sb_repo_head(struct sb_repo *r, char oid[SB_OID_HEX]);
+
+#endif
