@@ -21,6 +21,7 @@
 
 #include "crypto/keyfile.h"
 #include "crypto/secrets.h"
+#include "sync/policy.h"
 
 #define SB_VAULT_FORMAT 1
 
@@ -28,6 +29,8 @@ struct sb_vault {
 	char *path;			/* VAULT, absolute */
 	char *keyfile;			/* VAULT/.git/sealbox/device.key */
 	struct sb_keyfile_info info;	/* public part of the key file */
+	struct sb_policy *policy;	/* .sealbox/policy, checked against HEAD */
+	char head[41];			/* HEAD commit, signature verified */
 	struct sb_device_keys *keys;	/* NULL until unlocked */
 	struct sb_secrets *secrets;	/* NULL until unlocked */
 };
@@ -37,6 +40,14 @@ struct sb_vault {
  * the public part of the key file. Errors name the damaged file.
  */
 int sb_vault_open(struct sb_vault **out, const char *path);
+
+/* Writes VAULT/rel into buf (PATH_MAX); -ENAMETOOLONG if it does not fit. */
+int sb_vault_path(char *buf, const struct sb_vault *v, const char *rel);
+
+/* Local-state directory and key file locations under a vault path. */
+#define SB_VAULT_STATE ".git/sealbox"
+#define SB_VAULT_KEYFILE ".git/sealbox/device.key"
+#define SB_VAULT_VERSION_TEXT "sealbox-vault 1\n"
 
 /* Decrypts the device keys and unwraps the vault secrets. SB_EPASS. */
 int sb_vault_unlock(struct sb_vault *v, const char *pass, size_t passlen);

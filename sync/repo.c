@@ -466,3 +466,35 @@ out:
 	git_odb_free(odb);
 	return rc;
 }
+
+int sb_repo_set_remote(struct sb_repo *r, const char *url)
+{
+	git_remote *remote = NULL;
+	int e = git_remote_lookup(&remote, r->git, "origin");
+
+	git_remote_free(remote);
+	if (e == 0)
+		e = git_remote_set_url(r->git, "origin", url);
+	else if (e == GIT_ENOTFOUND)
+		e = git_remote_create(&remote, r->git, "origin", url);
+	if (e)
+		return git_fail("cannot set the remote");
+	git_remote_free(remote);
+	return 0;
+}
+
+int sb_repo_remote(struct sb_repo *r, char **url)
+{
+	git_remote *remote;
+	int e = git_remote_lookup(&remote, r->git, "origin");
+
+	if (e == GIT_ENOTFOUND) {
+		*url = NULL;
+		return 0;
+	}
+	if (e)
+		return git_fail("cannot read the remote");
+	*url = git_remote_url(remote) ? strdup(git_remote_url(remote)) : NULL;
+	git_remote_free(remote);
+	return 0;
+}

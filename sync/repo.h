@@ -63,6 +63,11 @@ int sb_repo_head_file(struct sb_repo *r, const char *store_path,
 int sb_repo_commit_raw(struct sb_repo *r, const char *oid_hex,
 		       char **raw, size_t *len);
 
+/* Sets the URL of the remote "origin" (creating it). */
+int sb_repo_set_remote(struct sb_repo *r, const char *url);
+/* The URL of "origin" (malloc'd), or NULL in *url when there is none. */
+int sb_repo_remote(struct sb_repo *r, char **url);
+
 /* HEAD's commit id; -ENOENT when there is no commit. */
 int sb_repo_head(struct sb_repo *r, char oid[SB_OID_HEX]);
 
