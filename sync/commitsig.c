@@ -36,7 +36,7 @@ static int split(const char *raw, size_t len, char *pay, size_t *po,
 			return seen ? 0 : sb_err_set(SB_ESIG, "commit is not signed");
 		}
 		if (in_sig && p[0] == ' ') {
-			put(sig, so, p + 1, n);
+			put(sig, so, p + 1, n - 1);
 			put(sig, so, "\n", 1);
 		} else if (is_header(p, n, "gpgsig")) {
 			if (seen++)
