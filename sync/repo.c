@@ -9,6 +9,7 @@
 
 #include "crypto/err.h"
 #include "sync/repo.h"
+#include "sync/repo_git.h"
 
 #define MAIN_REF "refs/heads/main"
 
@@ -497,4 +498,14 @@ int sb_repo_remote(struct sb_repo *r, char **url)
 	*url = git_remote_url(remote) ? strdup(git_remote_url(remote)) : NULL;
 	git_remote_free(remote);
 	return 0;
+}
+
+git_repository *sb_repo_git(struct sb_repo *r)
+{
+	return r->git;
+}
+
+int sb_repo_git_fail(const char *what)
+{
+	return git_fail(what);
 }

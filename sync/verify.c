@@ -1,0 +1,267 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/err.h"
+#include "sync/commitsig.h"
+#include "sync/policy.h"
+#include "sync/repo_git.h"
+#include "sync/verify.h"
+
+#define POLICY_MAX (1 << 20)
+
+static int refuse(const git_oid *oid, int code, const char *why)
+{
+	char hex[SB_OID_HEX];
+
+	git_oid_tostr(hex, sizeof(hex), oid);
+	return sb_err_set(code, "commit %.12s refused: %s", hex, why);
+}
+
+static int commit_signer(git_repository *g, const git_oid *oid,
+			 uint8_t signer[SB_ED25519_LEN])
+{
+	char *pay = NULL, *sig = NULL;
+	size_t plen, slen;
+	git_odb_object *o = NULL;
+	git_odb *odb = NULL;
+	int rc;
+
+	if (git_repository_odb(&odb, g) || git_odb_read(&o, odb, oid)) {
+		rc = sb_repo_git_fail("cannot read a commit");
+		goto out;
+	}
+	rc = sb_commitsig_split(git_odb_object_data(o), git_odb_object_size(o),
+				&pay, &plen, &sig, &slen);
+	if (rc == SB_ESIG)
+		rc = refuse(oid, SB_ESIG, "it is not signed");
+	else if (rc)
+		rc = refuse(oid, rc, "its headers are malformed");
+	else if ((rc = sb_sshsig_verify(signer, sig, slen, "git", pay, plen)))
+		rc = refuse(oid, SB_ESIG, "its signature does not verify");
+out:
+	free(pay);
+	free(sig);
+	git_odb_object_free(o);
+	git_odb_free(odb);
+	return rc;
+}
+
+static int read_blob(git_repository *g, const git_tree *tree,
+		     const char *path, char **buf, size_t *len)
+{
+	git_tree_entry *te = NULL;
+	git_blob *blob = NULL;
+	int rc = SB_EFORMAT;
+
+	if (git_tree_entry_bypath(&te, tree, path) ||
+	    git_tree_entry_type(te) != GIT_OBJECT_BLOB ||
+	    git_blob_lookup(&blob, g, git_tree_entry_id(te)))
+		goto out;
+	*len = git_blob_rawsize(blob);
+	if (*len > POLICY_MAX || !(*buf = malloc(*len + 1)))
+		goto out;
+	memcpy(*buf, git_blob_rawcontent(blob), *len);
+	(*buf)[*len] = '\0';
+	rc = 0;
+out:
+	git_blob_free(blob);
+	git_tree_entry_free(te);
+	return rc;
+}
+
+/* The policy in a commit's tree, checked against its allowed_signers. */
+static int commit_policy(git_repository *g, const git_commit *c,
+			 struct sb_policy **out)
+{
+	char *text = NULL, *as = NULL, *want = NULL;
+	size_t tlen, alen;
+	git_tree *tree = NULL;
+	int rc = SB_EFORMAT;
+
+	if (git_commit_tree(&tree, c) ||
+	    read_blob(g, tree, ".sealbox/policy", &text, &tlen) ||
+	    read_blob(g, tree, ".sealbox/allowed_signers", &as, &alen))
+		goto out;
+	if ((rc = sb_policy_parse(out, text, tlen)))
+		goto out;
+	if ((rc = sb_policy_allowed_signers(&want, *out)) ||
+	    strlen(want) != alen || memcmp(want, as, alen)) {
+		sb_policy_free(*out);
+		rc = SB_EFORMAT;
+	}
+out:
+	free(text);
+	free(as);
+	free(want);
+	git_tree_free(tree);
+	return rc;
+}
+
+static void sealbox_tree(const git_commit *c, git_oid *out)
+{
+	git_tree_entry *te = NULL;
+	git_tree *tree = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (!git_commit_tree(&tree, c) &&
+	    !git_tree_entry_bypath(&te, tree, ".sealbox"))
+		git_oid_cpy(out, git_tree_entry_id(te));
+	git_tree_entry_free(te);
+	git_tree_free(tree);
+}
+
+/* 1 admin or recovery, 0 member, -1 unknown. */
+static int signer_rank(const struct sb_policy *p, const uint8_t *signer)
+{
+	const struct sb_policy_device *d = sb_policy_signer(p, signer);
+
+	if (!memcmp(p->recovery_sign, signer, SB_ED25519_LEN))
+		return 1;
+	return d ? d->admin : -1;
+}
+
+static int check_root(git_repository *g, const git_commit *c,
+		      const uint8_t *signer, const uint8_t *recovery)
+{
+	const git_oid *oid = git_commit_id(c);
+	struct sb_policy *p;
+	int rank;
+
+	if (commit_policy(g, c, &p))
+		return refuse(oid, SB_EFORMAT, "its policy is missing or malformed");
+	rank = signer_rank(p, signer);
+	if (recovery && memcmp(p->recovery_sign, recovery, SB_ED25519_LEN)) {
+		sb_policy_free(p);
+		return refuse(oid, SB_EPOLICY,
+			      "the vault's first commit names another recovery key");
+	}
+	sb_policy_free(p);
+	return rank == 1 ? 0
+		: refuse(oid, SB_EPOLICY, "the first commit is not signed by "
+			 "an admin device of its own policy");
+}
+
+static int check_against_parent(git_repository *g, const git_commit *c,
+				const git_commit *parent, const uint8_t *signer)
+{
+	const git_oid *oid = git_commit_id(c);
+	struct sb_policy *p;
+	git_oid mine, theirs;
+	int rank;
+
+	if (commit_policy(g, parent, &p))
+		return refuse(oid, SB_EFORMAT, "its parent's policy is malformed");
+	rank = signer_rank(p, signer);
+	sb_policy_free(p);
+	if (rank < 0)
+		return refuse(oid, SB_EPOLICY, "it is signed by a key the vault "
+			      "policy does not authorize");
+	sealbox_tree(c, &mine);
+	sealbox_tree(parent, &theirs);
+	if (rank == 0 && !git_oid_equal(&mine, &theirs))
+		return refuse(oid, SB_EPOLICY, "it changes .sealbox/ without an "
+			      "admin or recovery-key signature");
+	return 0;
+}
+
+static int check_commit(git_repository *g, const git_oid *oid,
+			const uint8_t *recovery)
+{
+	uint8_t signer[SB_ED25519_LEN];
+	git_commit *c = NULL, *parent;
+	struct sb_policy *own;
+	unsigned i, n;
+	int rc;
+
+	if ((rc = commit_signer(g, oid, signer)))
+		return rc;
+	if (git_commit_lookup(&c, g, oid))
+		return sb_repo_git_fail("cannot read a commit");
+	n = git_commit_parentcount(c);
+	rc = n ? 0 : check_root(g, c, signer, recovery);
+	for (i = 0; !rc && i < n; i++) {
+		if (git_commit_parent(&parent, c, i)) {
+			rc = sb_repo_git_fail("cannot read a parent commit");
+			break;
+		}
+		rc = check_against_parent(g, c, parent, signer);
+		git_commit_free(parent);
+	}
+	if (!rc && commit_policy(g, c, &own))
+		rc = refuse(oid, SB_EFORMAT, "its policy is malformed");
+	else if (!rc)
+		sb_policy_free(own);
+	git_commit_free(c);
+	return rc;
+}
+
+static int check_descends(git_repository *g, const git_oid *head,
+			  const git_oid *base)
+{
+	if (git_oid_equal(head, base) || git_graph_descendant_of(g, head, base) == 1)
+		return 0;
+	return sb_err_set(-ESTALE, "the remote history does not contain the "
+			  "last verified commit (rolled back or rewritten); "
+			  "refused");
+}
+
+int sb_verify_range(struct sb_verify_result *res, struct sb_repo *r,
+		    const char *base, const char *head,
+		    const uint8_t *recovery_sign)
+{
+	git_repository *g = sb_repo_git(r);
+	git_revwalk *walk = NULL;
+	git_oid h, b, oid;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (git_oid_fromstr(&h, head) || (base && git_oid_fromstr(&b, base)))
+		return sb_err_set(SB_EFORMAT, "bad commit id");
+	if (base && (rc = check_descends(g, &h, &b)))
+		return rc;
+	if (git_revwalk_new(&walk, g) || git_revwalk_push(walk, &h) ||
+	    (base && git_revwalk_hide(walk, &b))) {
+		rc = sb_repo_git_fail("cannot walk the history");
+		goto out;
+	}
+	git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
+	while (!(rc = git_revwalk_next(&oid, walk))) {
+		if ((rc = check_commit(g, &oid, recovery_sign))) {
+			git_oid_tostr(res->bad_commit, SB_OID_HEX, &oid);
+			goto out;
+		}
+		res->verified++;
+	}
+	rc = rc == GIT_ITEROVER ? 0 : sb_repo_git_fail("cannot walk the history");
+out:
+	git_revwalk_free(walk);
+	return rc;
+}
+
+int sb_verify_signer(char *name, size_t size, struct sb_repo *r,
+		     const char *oid_hex)
+{
+	git_repository *g = sb_repo_git(r);
+	uint8_t signer[SB_ED25519_LEN];
+	const struct sb_policy_device *d;
+	struct sb_policy *p = NULL;
+	git_commit *c = NULL;
+	git_oid oid;
+	int rc;
+
+	if (git_oid_fromstr(&oid, oid_hex))
+		return sb_err_set(SB_EFORMAT, "bad commit id");
+	if ((rc = commit_signer(g, &oid, signer)))
+		return rc;
+	if (git_commit_lookup(&c, g, &oid))
+		return sb_repo_git_fail("cannot read a commit");
+	if (!(rc = commit_policy(g, c, &p))) {
+		d = sb_policy_signer(p, signer);
+		snprintf(name, size, "%s", d ? d->name
+			 : !memcmp(p->recovery_sign, signer, 32) ? "recovery"
+								 : "unknown");
+		sb_policy_free(p);
+	}
+	git_commit_free(c);
+	return rc;
+}
