@@ -83,7 +83,9 @@ build-tests: $(SEALBOX) $(UNIT_BIN) $(TOOL_BIN)
 # Every test under one prove: cmocka binaries speak TAP, scripts are TAP.
 export CMOCKA_MESSAGE_OUTPUT := TAP
 TEST_ENV = SEALBOX="$(abspath $(SEALBOX))" SB_BUILD="$(abspath $(B))" \
-	SB_SRC="$(CURDIR)"
+	SB_SRC="$(CURDIR)" \
+	LSAN_OPTIONS="suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0" \
+	UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 check: deps
 	$(MAKE) build-tests
