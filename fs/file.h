@@ -1,0 +1,76 @@
+#ifndef SB_FILE_H
+#define SB_FILE_H
+
+/*
+ * Block I/O on one open content file (crypto/content.h): reads decrypt
+ * whole blocks, writes re-encrypt every block they touch (decrypting a
+ * partially overwritten one first) and go to the backing file as one
+ * pwrite of whole ciphertext blocks per chunk; appending re-encrypts the
+ * old last block in the same pwrite. Gaps are filled with encrypted zeros.
+ *
+ * Buffers are per thread (allocated on a thread's first request, grown
+ * only when a request is larger than any before), so the read and write
+ * paths allocate nothing per request.
+ *
+ * Thread safety: the caller holds of->lock around every call but
+ * sb_ofile_init / sb_ofile_release.
+ */
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "crypto/content.h"
+#include "fs/backing.h"
+
+struct sb_ofile {
+	pthread_mutex_t lock;
+	int fd;			/* backing file, O_RDWR when allowed */
+	struct sb_cfile *cf;
+	uint64_t size;		/* plaintext size */
+	int dirty;		/* written since opened: refresh the meta */
+	int damaged;		/* SB_EAUTH seen (logged once) */
+	uint8_t header[SB_CONTENT_HEADER];
+};
+
+/*
+ * Starts a new, empty content file on fd (header and one empty last block)
+ * with meta, and sets up of. of->fd = fd on success.
+ */
+int sb_ofile_create(struct sb_ofile *of, const struct sb_store *st, int fd,
+		    const struct sb_meta *meta);
+
+/* Reads and authenticates the header of fd, sets up of (fd owned by of). */
+int sb_ofile_load(struct sb_ofile *of, const struct sb_store *st, int fd);
+
+/* Frees the crypto state and closes fd. */
+void sb_ofile_release(struct sb_ofile *of);
+
+/*
+ * Reads up to size bytes at off; *out points into a per-thread buffer
+ * valid until the thread's next call, *n is the count (0 at or past EOF).
+ */
+int sb_ofile_read(struct sb_ofile *of, const uint8_t **out, size_t *n,
+		  size_t size, uint64_t off);
+
+/* Writes len bytes of data (NULL: zeros) at off. */
+int sb_ofile_write(struct sb_ofile *of, const void *data, size_t len,
+		   uint64_t off);
+
+/* Sets the plaintext size (shrinks or extends with zeros). */
+int sb_ofile_truncate(struct sb_ofile *of, uint64_t size);
+
+/*
+ * Writes the backing file's mtime into the header's metadata and restores
+ * that mtime afterwards (writing the header changed it).
+ */
+int sb_ofile_refresh_meta(struct sb_ofile *of);
+
+/* Checks every block (fsck): 0, SB_EAUTH with *bad the failing block. */
+int sb_ofile_verify(struct sb_ofile *of, uint64_t *bad);
+
+/* Plaintext size of a backing file of size cipher (0 when invalid). */
+uint64_t sb_file_plain_size(uint64_t cipher);
+
+#endif
