@@ -97,6 +97,12 @@ unit: build-tests
 bench: $(SEALBOX) $(BENCH_BIN)
 	$(TEST_ENV) sh tests/bench/run
 
+# fsx with 1,000,000 operations on a mount (STRESS_OPS, STRESS_SEED).
+stress: $(SEALBOX) $(TOOL_BIN)
+	$(TEST_ENV) bash tests/stress.sh
+
+.PHONY: stress
+
 demo: deps
 	$(MAKE) $(SEALBOX)
 	$(TEST_ENV) sh tests/demo.sh
