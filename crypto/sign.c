@@ -51,6 +51,35 @@ static int nomem(void)
 }
 
 /*
+ * The y of the points of small order (RFC 8032 curve; the sign bit of x
+ * is ignored): 0, 1, p - 1 and the two of order 8. A key that is one of
+ * them "signs" any message with one fixed signature; no key made from a
+ * seed is.
+ */
+static const uint8_t small_order[][SB_ED25519_LEN] = {
+	{ 0 },
+	{ 1 },
+	{
+		0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+	},
+	{
+		0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0,
+		0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0,
+		0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39,
+		0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05,
+	},
+	{
+		0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f,
+		0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f,
+		0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6,
+		0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a,
+	},
+};
+
+/*
  * SSH wire encoding (RFC 4251 sec. 5). The writer is bounded: callers
  * size the buffer first, and an overrun is a bug that fails the call
  * instead of writing past the end.
@@ -307,15 +336,108 @@ out:
 	return rc;
 }
 
+/* Field constants for decoding A, big-endian hex: p, d, (p + 3) / 8, sqrt(-1). */
+static const char *const ed25519_hex[] = {
+	"7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFED",
+	"52036CEE2B6FFE738CC740797779E89800700A4D4141D8AB75EB4DCA135978A3",
+	"0FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFE",
+	"2B8324804FC1DF0B2B4D00993DFBD7A72F431806AD2FE478C4EE1B274A0EA0B0",
+};
+
+enum { ED_P, ED_D, ED_P38, ED_SQRTM1, ED_NCONST };
+
 /*
- * libgcrypt 1.10 checks neither that S < L (RFC 8032 sec. 5.1.7 step 1:
- * without it a signature has other valid encodings) nor that A's y is
- * canonical (it hashes its own re-encoding of A, not the bytes given).
+ * Recovers x of the point whose y and sign of x are given (RFC 8032
+ * sec. 5.1.3) with libgcrypt's generic MPI functions, which take any
+ * size of number. Returns 1 when it is a point of the curve, else 0.
  */
-static int ed25519_canonical(const uint8_t pub[SB_ED25519_LEN],
-			     const uint8_t sig[SB_ED25519_SIG])
+static int ed25519_recover_x(gcry_mpi_t x, gcry_mpi_t y, int sign,
+			     gcry_mpi_t c[ED_NCONST])
+{
+	gcry_mpi_t u = gcry_mpi_new(256), v = gcry_mpi_new(256);
+	gcry_mpi_t one = gcry_mpi_set_ui(NULL, 1);
+	int ok = 1;
+
+	gcry_mpi_mulm(u, y, y, c[ED_P]);
+	gcry_mpi_mulm(v, c[ED_D], u, c[ED_P]);
+	gcry_mpi_subm(u, u, one, c[ED_P]);		/* y^2 - 1 */
+	gcry_mpi_addm(v, v, one, c[ED_P]);		/* d y^2 + 1, never 0 */
+	gcry_mpi_invm(v, v, c[ED_P]);
+	gcry_mpi_mulm(u, u, v, c[ED_P]);		/* x^2 */
+	gcry_mpi_powm(x, u, c[ED_P38], c[ED_P]);
+	gcry_mpi_mulm(v, x, x, c[ED_P]);
+	if (gcry_mpi_cmp(v, u)) {
+		gcry_mpi_mulm(x, x, c[ED_SQRTM1], c[ED_P]);
+		gcry_mpi_mulm(v, x, x, c[ED_P]);
+		ok = !gcry_mpi_cmp(v, u);
+	}
+	if (ok && !gcry_mpi_cmp_ui(x, 0) && sign)
+		ok = 0;
+	if (ok && gcry_mpi_test_bit(x, 0) != sign)
+		gcry_mpi_sub(x, c[ED_P], x);
+	gcry_mpi_release(one);
+	gcry_mpi_release(u);
+	gcry_mpi_release(v);
+	return ok;
+}
+
+/*
+ * libgcrypt 1.10 aborts the whole process (log_bug "mulm_25519:
+ * different sizes") when a public key it decodes has a coordinate that
+ * fits in fewer limbs than the field, x or y < 2^192 with 64-bit limbs
+ * (GnuPG bug 8094), and when the encoding is not a point at all it
+ * computes on such numbers too. Keys made from seeds have such a
+ * coordinate with probability about 2^-63; crafted ones always. So A is
+ * decoded here first and refused unless libgcrypt can take it.
+ */
+static int ed25519_decodable(const uint8_t pub[SB_ED25519_LEN])
+{
+	unsigned int min_bits = 256 - 8 * sizeof(unsigned long);
+	gcry_mpi_t c[ED_NCONST] = { 0 }, x = NULL, y = NULL;
+	uint8_t be[SB_ED25519_LEN];
+	int rc = 0, i;
+
+	for (i = 0; i < SB_ED25519_LEN; i++)
+		be[i] = pub[SB_ED25519_LEN - 1 - i];
+	be[0] &= 0x7f;
+	for (i = 0; i < ED_NCONST; i++) {
+		if (gcry_mpi_scan(&c[i], GCRYMPI_FMT_HEX, ed25519_hex[i], 0,
+				  NULL))
+			rc = sb_err_set(SB_ECRYPTO, "cannot load Ed25519 "
+					"constants");
+	}
+	if (!rc && gcry_mpi_scan(&y, GCRYMPI_FMT_USG, be, sizeof(be), NULL))
+		rc = sb_err_set(SB_ECRYPTO, "cannot load an Ed25519 key");
+	if (rc)
+		goto out;
+	x = gcry_mpi_new(256);
+	if (!ed25519_recover_x(x, y, pub[31] >> 7, c))
+		rc = sb_err_set(SB_ESIG, "Ed25519 public key is not a point "
+				"of the curve");
+	else if (gcry_mpi_get_nbits(x) <= min_bits ||
+		 gcry_mpi_get_nbits(y) <= min_bits)
+		rc = sb_err_set(SB_ESIG, "Ed25519 public key has a coordinate "
+				"below 2^%u (refused: libgcrypt 1.10 aborts "
+				"on it)", min_bits);
+out:
+	for (i = 0; i < ED_NCONST; i++)
+		gcry_mpi_release(c[i]);
+	gcry_mpi_release(x);
+	gcry_mpi_release(y);
+	return rc;
+}
+
+/*
+ * What libgcrypt 1.10 does not check: S < L (RFC 8032 sec. 5.1.7 step 1;
+ * without it a signature has other valid encodings), a canonical y in A
+ * (it hashes its own re-encoding of A, not the bytes given), A of small
+ * order, and A it can decode without aborting.
+ */
+static int ed25519_check_input(const uint8_t pub[SB_ED25519_LEN],
+			       const uint8_t sig[SB_ED25519_SIG])
 {
 	uint8_t y[SB_ED25519_LEN];
+	size_t i;
 
 	memcpy(y, pub, SB_ED25519_LEN);
 	y[31] &= 0x7f;
@@ -323,7 +445,12 @@ static int ed25519_canonical(const uint8_t pub[SB_ED25519_LEN],
 		return sb_err_set(SB_ESIG, "bad Ed25519 signature (S >= L)");
 	if (!le_less(y, ed25519_p, 32))
 		return sb_err_set(SB_ESIG, "non-canonical Ed25519 public key");
-	return 0;
+	for (i = 0; i < sizeof(small_order) / sizeof(small_order[0]); i++) {
+		if (!memcmp(y, small_order[i], SB_ED25519_LEN))
+			return sb_err_set(SB_ESIG, "Ed25519 public key of "
+					  "small order");
+	}
+	return ed25519_decodable(pub);
 }
 
 int sb_ed25519_verify(const uint8_t pub[SB_ED25519_LEN],
@@ -334,7 +461,7 @@ int sb_ed25519_verify(const uint8_t pub[SB_ED25519_LEN],
 	gcry_error_t err;
 	int rc;
 
-	if ((rc = ed25519_canonical(pub, sig)) ||
+	if ((rc = ed25519_check_input(pub, sig)) ||
 	    (rc = ed25519_data(&data, msg, len)))
 		goto out;
 	err = gcry_sexp_build(&key, NULL,

@@ -1,8 +1,9 @@
 /*
  * Ed25519 (crypto/sign.c): RFC 8032 section 7.1 tests 1-3 (public key
  * from seed, signature, verification), every flipped bit of signature,
- * message and public key rejected, S + L rejected (libgcrypt alone
- * accepts it), seeds with leading zero bytes (known answers made with
+ * message and public key rejected, S + L and small-order or
+ * non-canonical public keys rejected (libgcrypt alone accepts them),
+ * keys on which libgcrypt 1.10 aborts the process refused first, seeds with leading zero bytes (known answers made with
  * another implementation), generated keys.
  */
 #include <setjmp.h>
@@ -223,6 +224,62 @@ static void test_s_plus_l_rejected(void **state)
 	assert_non_null(strstr(sb_err_msg(SB_ESIG), "S >= L"));
 }
 
+/*
+ * A small-order key A "signs" every message with R = B, S = 1: then
+ * [S]B = R + [k]A for any k. libgcrypt accepts that; we refuse such keys,
+ * and non-canonical encodings of any key (y + p for y < 19).
+ */
+static void test_weak_keys_rejected(void **state)
+{
+	static const char *const weak[] = {
+		"0100000000000000000000000000000000000000000000000000000000000000",
+		"0100000000000000000000000000000000000000000000000000000000000080",
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"0000000000000000000000000000000000000000000000000000000000000000",
+		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+	};
+	static const char forged[] =
+		"5866666666666666666666666666666666666666666666666666666666666666"
+		"0100000000000000000000000000000000000000000000000000000000000000";
+	uint8_t pub[32], sig[64];
+	size_t i;
+
+	unhex(sig, forged);
+	for (i = 0; i < sizeof(weak) / sizeof(weak[0]); i++) {
+		unhex(pub, weak[i]);
+		assert_int_equal(sb_ed25519_verify(pub, sig, "any", 3), SB_ESIG);
+		assert_non_null(strstr(sb_err_msg(SB_ESIG), "public key"));
+	}
+}
+
+/*
+ * libgcrypt 1.10 aborts the process on public keys with a coordinate
+ * below 2^192 (y = 3, y = 4, a small x) and on some encodings that are
+ * no point (y = 2): a forged signature must not take sealbox down.
+ */
+static void test_libgcrypt_abort_keys(void **state)
+{
+	static const char *const keys[] = {
+		"0300000000000000000000000000000000000000000000000000000000000000",
+		"0400000000000000000000000000000000000000000000000000000000000000",
+		"3126711e11ef574692935381d2cd2bbab5dd113c4010f91fd7c4dd7b12bf431a",
+		"0200000000000000000000000000000000000000000000000000000000000000",
+	};
+	uint8_t pub[32], sig[64];
+	struct loaded l;
+	size_t i;
+
+	load(&l, &rfc8032[0]);
+	memcpy(sig, l.sig, sizeof(sig));
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		unhex(pub, keys[i]);
+		assert_int_equal(sb_ed25519_verify(pub, sig, "any", 3), SB_ESIG);
+	}
+	assert_non_null(strstr(sb_err_msg(SB_ESIG), "not a point"));
+}
+
 static void test_generate(void **state)
 {
 	struct sb_signkey *a = NULL, *b = NULL, *c = NULL;
@@ -255,6 +312,8 @@ int main(void)
 		cmocka_unit_test(test_flipped_pub_bits),
 		cmocka_unit_test(test_flipped_msg_bits),
 		cmocka_unit_test(test_s_plus_l_rejected),
+		cmocka_unit_test(test_weak_keys_rejected),
+		cmocka_unit_test(test_libgcrypt_abort_keys),
 		cmocka_unit_test(test_generate),
 	};
 
