@@ -39,13 +39,13 @@ int sb_bname_make(const struct sb_store *st, char *backing, char *enc,
 
 /*
  * The plaintext name of the backing entry called backing in the directory
- * dirpath (a backing path), reading the sidecar of a long name. name needs
+ * dirpath (relative to dirfd), reading the sidecar of a long name. name needs
  * room for SB_NAME_MAX + 1. Returns 0, 1 for an entry that is not a name
  * (internal, sidecar: skip it), SB_EAUTH / SB_EFORMAT for a damaged name,
  * or -errno.
  */
 int sb_bname_read(const struct sb_store *st, char *name, size_t *len,
-		  const char *dirpath, const uint8_t dirid[SB_DIRID_LEN],
+		  int dirfd, const char *dirpath, const uint8_t dirid[SB_DIRID_LEN],
 		  const char *backing);
 
 /*

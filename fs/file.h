@@ -27,6 +27,7 @@
 struct sb_ofile {
 	pthread_mutex_t lock;
 	int fd;			/* backing file, O_RDWR when allowed */
+	int rdonly;		/* fd is O_RDONLY (no write permission) */
 	struct sb_cfile *cf;
 	uint64_t size;		/* plaintext size */
 	int dirty;		/* written since opened: refresh the meta */

@@ -63,8 +63,7 @@ static int sidecar_path(char *buf, size_t size, const char *path)
 }
 
 /* Reads a sidecar into enc (room for SB_NAMES_ENC_MAX), NUL-terminated. */
-static int sidecar_read(const struct sb_store *st, char *enc, size_t *len,
-			const char *path)
+static int sidecar_read(int dirfd, char *enc, size_t *len, const char *path)
 {
 	char sc[PATH_MAX];
 	ssize_t n;
@@ -73,7 +72,7 @@ static int sidecar_read(const struct sb_store *st, char *enc, size_t *len,
 	rc = sidecar_path(sc, sizeof(sc), path);
 	if (rc)
 		return rc;
-	fd = openat(st->rootfd, sc, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(dirfd, sc, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	n = read(fd, enc, SB_NAMES_ENC_MAX);
@@ -89,7 +88,7 @@ static int sidecar_read(const struct sb_store *st, char *enc, size_t *len,
 }
 
 int sb_bname_read(const struct sb_store *st, char *name, size_t *len,
-		  const char *dirpath, const uint8_t dirid[SB_DIRID_LEN],
+		  int dirfd, const char *dirpath, const uint8_t dirid[SB_DIRID_LEN],
 		  const char *backing)
 {
 	char enc[SB_NAMES_ENC_MAX + 1];
@@ -111,7 +110,7 @@ int sb_bname_read(const struct sb_store *st, char *name, size_t *len,
 	rc = sb_path_join(path, sizeof(path), dirpath, backing);
 	if (rc)
 		return rc;
-	rc = sidecar_read(st, enc, &enclen, path);
+	rc = sidecar_read(dirfd, enc, &enclen, path);
 	if (rc == -ENOENT)
 		return sb_err_set(SB_EFORMAT, "long name without its sidecar");
 	if (rc)
@@ -128,7 +127,7 @@ static int sidecar_same(const struct sb_store *st, const char *path,
 	char old[SB_NAMES_ENC_MAX + 1];
 	size_t len;
 
-	if (sidecar_read(st, old, &len, path))
+	if (sidecar_read(st->rootfd, old, &len, path))
 		return 0;
 	return len == strlen(enc) && !memcmp(old, enc, len);
 }

@@ -551,7 +551,7 @@ int sb_store_plain_path(struct sb_store *st, char *buf, size_t size,
 			return -EINVAL;
 		memcpy(comp, c, len);
 		comp[len] = '\0';
-		rc = sb_bname_read(st, name, &nlen, dir, id, comp);
+		rc = sb_bname_read(st, name, &nlen, st->rootfd, dir, id, comp);
 		if (rc == 1)
 			return -EINVAL;
 		if (!rc && used + nlen + 2 > size)

@@ -124,7 +124,8 @@ static int walk_entry(struct walk *w, const struct wdir *d,
 	rc = sb_path_join(path, sizeof(path), d->path, bname);
 	if (rc)
 		return rc;
-	err = sb_bname_read(w->st, name, &len, d->path, d->id, bname);
+	err = sb_bname_read(w->st, name, &len, w->st->rootfd, d->path, d->id,
+			    bname);
 	if (err == 1)
 		return 0;
 	if (err) {

@@ -1,0 +1,81 @@
+#ifndef SB_FSINT_H
+#define SB_FSINT_H
+
+/* Internals shared by fs/fs.c, fs/ops.c and fs/dir.c. */
+
+#include <fuse_lowlevel.h>
+
+#include "fs/backing.h"
+#include "fs/fs.h"
+#include "fs/node.h"
+
+struct sb_fs {
+	struct sb_store *st;
+	struct sb_nodes nodes;
+	struct fuse_session *se;
+	double timeout;
+	unsigned threads;
+	int syslog;
+	int mounted;
+	uid_t uid;		/* the daemon's */
+	gid_t gid;
+};
+
+extern const struct fuse_lowlevel_ops sb_fs_ops;
+
+static inline struct sb_fs *sb_fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static inline struct sb_node *sb_fs_node(struct sb_fs *fs, fuse_ino_t ino)
+{
+	return ino == FUSE_ROOT_ID ? &fs->nodes.root : (struct sb_node *)ino;
+}
+
+static inline fuse_ino_t sb_fs_ino(struct sb_fs *fs, struct sb_node *n)
+{
+	return n == &fs->nodes.root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
+}
+
+/* One log line (stderr, and syslog when configured). */
+void sb_fs_log(struct sb_fs *fs, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Logs damage of n once; returns -EIO. */
+int sb_fs_damaged(struct sb_fs *fs, struct sb_node *n, const char *what);
+
+/* Maps an error for the kernel, logging damage of n (may be NULL). */
+int sb_fs_err(struct sb_fs *fs, struct sb_node *n, int rc);
+
+/* The backing path of name in parent; *islong and enc for a sidecar. */
+int sb_fs_child_path(struct sb_fs *fs, struct sb_node *parent,
+		     const char *name, char *path, char *backing, char *enc,
+		     int *islong);
+
+/* Fills attributes as the mount shows them from a backing stat. */
+void sb_fs_fix_attr(struct sb_fs *fs, struct sb_node *n, int dirfd,
+		    const char *path, struct stat *sb);
+
+/* Fills an entry for n from sb with the configured timeouts. */
+void sb_fs_entry(struct sb_fs *fs, struct fuse_entry_param *e,
+		 struct sb_node *n, const struct stat *sb);
+
+/* Makes a new entry belong to the caller (uid, gid of the request). */
+void sb_fs_chown_new(struct sb_fs *fs, fuse_req_t req, int dirfd,
+		     const char *path);
+
+/* Directory operations (fs/dir.c). */
+void sb_fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void sb_fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		   struct fuse_file_info *fi);
+void sb_fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, struct fuse_file_info *fi);
+void sb_fs_releasedir(fuse_req_t req, fuse_ino_t ino,
+		      struct fuse_file_info *fi);
+void sb_fs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+		    struct fuse_file_info *fi);
+void sb_fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  fuse_ino_t newparent, const char *newname, unsigned int flags);
+
+#endif

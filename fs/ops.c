@@ -1,0 +1,898 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "crypto/err.h"
+#include "fs/file.h"
+#include "fs/fsint.h"
+
+/*
+ * Each sb_fs_<op> replies exactly once, from the return value of a
+ * do_<op> that holds the tree lock for reading while it builds and uses
+ * backing paths.
+ */
+
+void sb_fs_log(struct sb_fs *fs, const char *fmt, ...)
+{
+	char line[PATH_MAX + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "sealbox: %s\n", line);
+	if (fs->syslog)
+		syslog(LOG_ERR, "%s", line);
+}
+
+int sb_fs_damaged(struct sb_fs *fs, struct sb_node *n, const char *what)
+{
+	char path[PATH_MAX];
+	int first;
+
+	pthread_mutex_lock(&fs->nodes.lock);
+	first = !n->logged;
+	n->logged = 1;
+	pthread_mutex_unlock(&fs->nodes.lock);
+	if (!first)
+		return -EIO;
+	if (sb_node_plain(&fs->nodes, n, path, sizeof(path)))
+		snprintf(path, sizeof(path), "(inode %llu)",
+			 (unsigned long long)n->ino);
+	sb_fs_log(fs, "%s: %s", path, what);
+	return -EIO;
+}
+
+int sb_fs_err(struct sb_fs *fs, struct sb_node *n, int rc)
+{
+	if (rc >= 0)
+		return 0;
+	if (rc > SB_EBASE)
+		return rc;
+	if (n)
+		return sb_fs_damaged(fs, n, "damaged (fails authentication)");
+	return -EIO;
+}
+
+int sb_fs_child_path(struct sb_fs *fs, struct sb_node *parent,
+		     const char *name, char *path, char *backing, char *enc,
+		     int *islong)
+{
+	char dir[PATH_MAX];
+	int rc;
+
+	rc = sb_bname_make(fs->st, backing, enc, parent->dirid, name,
+			   strlen(name));
+	if (rc < 0)
+		return rc;
+	*islong = rc;
+	rc = sb_node_path(&fs->nodes, parent, dir, sizeof(dir));
+	if (!rc)
+		rc = sb_path_join(path, PATH_MAX, dir, backing);
+	return rc;
+}
+
+static struct sb_ofile *of_acquire(struct sb_fs *fs, struct sb_node *n)
+{
+	struct sb_ofile *of;
+
+	pthread_mutex_lock(&fs->nodes.lock);
+	of = n->of;
+	if (of)
+		n->ofrefs++;
+	pthread_mutex_unlock(&fs->nodes.lock);
+	return of;
+}
+
+static void of_put(struct sb_fs *fs, struct sb_node *n)
+{
+	struct sb_ofile *of = NULL;
+
+	pthread_mutex_lock(&fs->nodes.lock);
+	if (--n->ofrefs == 0) {
+		of = n->of;
+		n->of = NULL;
+	}
+	pthread_mutex_unlock(&fs->nodes.lock);
+	if (!of)
+		return;
+	sb_ofile_release(of);
+	free(of);
+	sb_node_unref(&fs->nodes, n);
+}
+
+/* Installs a freshly loaded of on n, or adopts the one another thread
+ * installed meanwhile (then of is released). Returns the one in use. */
+static struct sb_ofile *of_install(struct sb_fs *fs, struct sb_node *n,
+				   struct sb_ofile *of)
+{
+	struct sb_ofile *cur;
+
+	pthread_mutex_lock(&fs->nodes.lock);
+	cur = n->of;
+	if (!cur) {
+		n->of = of;
+		n->refs++;
+		cur = of;
+	}
+	n->ofrefs++;
+	pthread_mutex_unlock(&fs->nodes.lock);
+	if (cur != of) {
+		sb_ofile_release(of);
+		free(of);
+	}
+	return cur;
+}
+
+static off_t link_len(struct sb_fs *fs, int dirfd, const char *path)
+{
+	char enc[SB_SYMLINK_ENC_MAX + 1], target[SB_SYMLINK_MAX + 1];
+	ssize_t n = readlinkat(dirfd, path, enc, sizeof(enc) - 1);
+	size_t len;
+
+	if (n < 0 || sb_names_decrypt_target(fs->st->names, target, &len,
+					     enc, (size_t)n))
+		return 0;
+	return (off_t)len;
+}
+
+void sb_fs_fix_attr(struct sb_fs *fs, struct sb_node *n, int dirfd,
+		    const char *path, struct stat *sb)
+{
+	struct sb_ofile *of = n ? of_acquire(fs, n) : NULL;
+
+	if (of) {
+		pthread_mutex_lock(&of->lock);
+		sb->st_size = (off_t)of->size;
+		pthread_mutex_unlock(&of->lock);
+		of_put(fs, n);
+	} else if (S_ISREG(sb->st_mode)) {
+		sb->st_size = (off_t)sb_file_plain_size((uint64_t)sb->st_size);
+	} else if (S_ISLNK(sb->st_mode) && path) {
+		sb->st_size = link_len(fs, dirfd, path);
+	}
+	sb->st_blocks = (sb->st_size + 511) / 512;
+}
+
+void sb_fs_entry(struct sb_fs *fs, struct fuse_entry_param *e,
+		 struct sb_node *n, const struct stat *sb)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = sb_fs_ino(fs, n);
+	e->attr = *sb;
+	e->attr_timeout = fs->timeout;
+	e->entry_timeout = fs->timeout;
+}
+
+void sb_fs_chown_new(struct sb_fs *fs, fuse_req_t req, int dirfd,
+		     const char *path)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	if (ctx->uid == fs->uid && ctx->gid == fs->gid)
+		return;
+	/* A daemon that is not root cannot give files away: keep its own. */
+	if (fchownat(dirfd, path, ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW) &&
+	    fs->uid == 0)
+		sb_fs_log(fs, "cannot give a new file to uid %u: %s",
+			  (unsigned)ctx->uid, strerror(errno));
+}
+
+/* Stat of the backing entry path, then the node (lookup count + 1). */
+static int make_entry(struct sb_fs *fs, struct fuse_entry_param *e,
+		      struct sb_node *parent, const char *name,
+		      const char *path, const char *backing)
+{
+	uint8_t dirid[SB_DIRID_LEN];
+	struct sb_node *n;
+	struct stat sb;
+	int rc;
+
+	if (fstatat(fs->st->rootfd, path, &sb, AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	if (S_ISDIR(sb.st_mode)) {
+		rc = sb_names_dirid(fs->st->names, dirid, parent->dirid, name,
+				    strlen(name));
+		if (rc)
+			return sb_fs_err(fs, NULL, rc);
+	}
+	n = sb_node_get(&fs->nodes, &sb, parent, name, strlen(name), backing,
+			dirid);
+	if (!n)
+		return -ENOMEM;
+	sb_fs_fix_attr(fs, n, fs->st->rootfd, path, &sb);
+	sb_fs_entry(fs, e, n, &sb);
+	return 0;
+}
+
+static void reply_entry(fuse_req_t req, int rc,
+			const struct fuse_entry_param *e)
+{
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_entry(req, e);
+}
+
+static void sb_fs_lookup(fuse_req_t req, fuse_ino_t pino, const char *name)
+{
+	struct sb_fs *fs = sb_fs_of(req);
+	struct sb_node *parent = sb_fs_node(fs, pino);
+	char path[PATH_MAX], backing[SB_BNAME_MAX], enc[SB_NAMES_ENC_MAX];
+	struct fuse_entry_param e;
+	int rc, islong;
+
+	pthread_rwlock_rdlock(&fs->nodes.tree);
+	rc = sb_fs_child_path(fs, parent, name, path, backing, enc, &islong);
+	if (!rc)
+		rc = make_entry(fs, &e, parent, name, path, backing);
+	pthread_rwlock_unlock(&fs->nodes.tree);
+	if (rc == -ENOENT) {
+		/* Cached as absent; sb_fs_invalidate() drops it. */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = fs->timeout;
+		rc = 0;
+	}
+	reply_entry(req, sb_fs_err(fs, NULL, rc), &e);
+}
+
+static void sb_fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct sb_fs *fs = sb_fs_of(req);
+
+	sb_node_forget(&fs->nodes, sb_fs_node(fs, ino), nlookup);
+	fuse_reply_none(req);
+}
+
+static void sb_fs_forget_multi(fuse_req_t req, size_t count,
+			       struct fuse_forget_data *forgets)
+{
+	struct sb_fs *fs = sb_fs_of(req);
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		sb_node_forget(&fs->nodes, sb_fs_node(fs, forgets[i].ino),
+			       forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static int do_getattr(struct sb_fs *fs, struct sb_node *n, struct stat *sb)
+{
+	struct sb_ofile *of = of_acquire(fs, n);
+	char path[PATH_MAX];
+	int rc = 0;
+
+	if (of) {
+		rc = fstat(of->fd, sb) ? -errno : 0;
+		of_put(fs, n);
+		if (!rc)
+			sb_fs_fix_attr(fs, n, -1, NULL, sb);
+		return rc;
+	}
+	pthread_rwlock_rdlock(&fs->nodes.tree);
+	rc = sb_node_path(&fs->nodes, n, path, sizeof(path));
+	if (!rc && fstatat(fs->st->rootfd, path, sb, AT_SYMLINK_NOFOLLOW))
+		rc = -errno;
+	if (!rc)
+		sb_fs_fix_attr(fs, n, fs->st->rootfd, path, sb);
+	pthread_rwlock_unlock(&fs->nodes.tree);
+	return rc == -ESTALE ? -ENOENT : rc;
+}
+
+static void sb_fs_getattr(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	struct sb_fs *fs = sb_fs_of(req);
+	struct stat sb;
+	int rc = do_getattr(fs, sb_fs_node(fs, ino), &sb);
+
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &sb, fs->timeout);
+}
+
+/* An open-file state for n: the shared one, or a temporary one. */
+static int of_get(struct sb_fs *fs, struct sb_node *n, struct sb_ofile **out)
+{
+	struct sb_ofile *of = of_acquire(fs, n);
+	char path[PATH_MAX];
+	int fd = -1, rc;
+
+	if (of) {
+		*out = of;
+		return 0;
+	}
+	of = malloc(sizeof(*of));
+	if (!of)
+		return -ENOMEM;
+	rc = sb_node_path(&fs->nodes, n, path, sizeof(path));
+	if (!rc && (fd = openat(fs->st->rootfd, path, O_RDWR | O_NOFOLLOW |
+				O_CLOEXEC)) < 0 && errno == EACCES)
+		fd = openat(fs->st->rootfd, path, O_RDONLY | O_NOFOLLOW |
+			    O_CLOEXEC);
+	if (!rc && fd < 0)
+		rc = -errno;
+	if (!rc) {
+		rc = sb_ofile_load(of, fs->st, fd);
+		if (rc)
+			close(fd);
+		else
+			of->rdonly = fcntl(fd, F_GETFL) != -1 &&
+				     (fcntl(fd, F_GETFL) & O_ACCMODE) ==
+				     O_RDONLY;
+	}
+	if (rc) {
+		free(of);
+		return sb_fs_err(fs, n, rc == -ESTALE ? -ENOENT : rc);
+	}
+	*out = of_install(fs, n, of);
+	return 0;
+}
+
+static int set_size(struct sb_fs *fs, struct sb_node *n, uint64_t size)
+{
+	struct sb_ofile *of;
+	int rc = of_get(fs, n, &of);
+
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&of->lock);
+	rc = of->rdonly ? -EACCES : sb_ofile_truncate(of, size);
+	pthread_mutex_unlock(&of->lock);
+	of_put(fs, n);
+	return sb_fs_err(fs, n, rc);
+}
+
+static int refresh_meta(struct sb_fs *fs, struct sb_node *n)
+{
+	struct sb_ofile *of;
+	int rc = of_get(fs, n, &of);
+
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&of->lock);
+	rc = of->rdonly ? 0 : sb_ofile_refresh_meta(of);
+	pthread_mutex_unlock(&of->lock);
+	of_put(fs, n);
+	return sb_fs_err(fs, n, rc);
+}
+
+static void set_times(struct timespec ts[2], const struct stat *attr,
+		      int valid)
+{
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1].tv_nsec = UTIME_OMIT;
+	if (valid & FUSE_SET_ATTR_ATIME_NOW)
+		ts[0].tv_nsec = UTIME_NOW;
+	else if (valid & FUSE_SET_ATTR_ATIME)
+		ts[0] = attr->st_atim;
+	if (valid & FUSE_SET_ATTR_MTIME_NOW)
+		ts[1].tv_nsec = UTIME_NOW;
+	else if (valid & FUSE_SET_ATTR_MTIME)
+		ts[1] = attr->st_mtim;
+}
+
+static int do_setattr(struct sb_fs *fs, struct sb_node *n,
+		      const struct stat *attr, int valid)
+{
+	int rootfd = fs->st->rootfd, rc;
+	char path[PATH_MAX];
+	struct timespec ts[2];
+	uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
+	gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
+
+	rc = sb_node_path(&fs->nodes, n, path, sizeof(path));
+	if (rc)
+		return rc == -ESTALE ? -ENOENT : rc;
+	if ((valid & FUSE_SET_ATTR_MODE) &&
+	    fchmodat(rootfd, path, attr->st_mode & 07777, 0))
+		return -errno;
+	if ((valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
+	    fchownat(rootfd, path, uid, gid, AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	if (valid & FUSE_SET_ATTR_SIZE) {
+		if (!S_ISREG(n->type))
+			return -EINVAL;
+		rc = set_size(fs, n, (uint64_t)attr->st_size);
+		if (rc)
+			return rc;
+	}
+	if (!(valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+		       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)))
+		return 0;
+	set_times(ts, attr, valid);
+	if (utimensat(rootfd, path, ts, AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	if (S_ISREG(n->type) && ts[1].tv_nsec != UTIME_OMIT)
+		return refresh_meta(fs, n);
+	return 0;
+}
+
+static void sb_fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+			  int valid, struct fuse_file_info *fi)
+{
+	struct sb_fs *fs = sb_fs_of(req);
+	struct sb_node *n = sb_fs_node(fs, ino);
+	struct stat sb;
+	int rc;
+
+	pthread_rwlock_rdlock(&fs->nodes.tree);
+	rc = do_setattr(fs, n, attr, valid);
+	pthread_rwlock_unlock(&fs->nodes.tree);
+	if (!rc)
+		rc = do_getattr(fs, n, &sb);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &sb, fs->timeout);
+}
+
+static int do_readlink(struct sb_fs *fs, struct sb_node *n, char *target)
+{
+	char enc[SB_SYMLINK_ENC_MAX + 1], path[PATH_MAX];
+	ssize_t len;
+	size_t tlen;
+	int rc;
+
+	pthread_rwlock_rdlock(&fs->nodes.tree);
+	rc = sb_node_path(&fs->nodes, n, path, sizeof(path));
+	if (!rc && (len = readlinkat(fs->st->rootfd, path, enc,
+				     sizeof(enc) - 1)) < 0)
+		rc = -errno;
+	pthread_rwlock_unlock(&fs->nodes.tree);
+	if (!rc)
+		rc = sb_names_decrypt_target(fs->st->names, target, &tlen, enc,
+					     (size_t)len);
+	return sb_fs_err(fs, n, rc);
+}
+
+static void sb_fs_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct sb_fs *fs = sb_fs_of(req);
+	char target[SB_SYMLINK_MAX + 1];
+	int rc = do_readlink(fs, sb_fs_node(fs, ino), target);
+
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_readlink(req, target);
+}
+
+/* Backing path for a new entry, with the sidecar of a long name. */
+static int new_path(struct sb_fs *fs, struct sb_node *parent,
+		    const char *name, char *path, char *backing)
+{
+	char enc[SB_NAMES_ENC_MAX];
+	int islong, rc;
+
+	rc = sb_fs_child_path(fs, parent, name, path, backing, enc, &islong);
+	if (!rc && islong)
+		rc = sb_bname_put_sidecar(fs->st, path, enc);
+	return rc;
+}
+
+static int do_mkdir(struct sb_fs *fs, fuse_req_t req, struct sb_node *parent,
+		    const char *name, mode_t mode, struct fuse_entry_param *e)
+{
+	char path[PATH_MAX], backing[SB_BNAME_MAX];
+	int rc = new_path(fs, parent, name, path, backing);
+
+	if (rc)
+		return rc;
+	if (mkdirat(fs->st->rootfd, path, mode))
+		return -errno;
+	sb_fs_chown_new(fs, req, fs->st->rootfd, path);
+	rc = sb_store_put_marker(fs->st, path);
+	if (!rc)
+		rc = make_entry(fs, e, parent, name, path, backing);
+	return rc;
+}
+
+static void sb_fs_mkdir(fuse_req_t req, fuse_ino_t pino, const char *name,
+			mode_t mode)
+{
+	struct sb_fs *fs = sb_fs_of(req);
+	struct fuse_entry_param e;
+	int rc;
+
+	pthread_rwlock_rdlock(&fs->nodes.tree);
+	rc = do_mkdir(fs, req, sb_fs_node(fs, pino), name, mode, &e);
+	pthread_rwlock_unlock(&fs->nodes.tree);
+	reply_entry(req, sb_fs_err(fs, NULL, rc), &e);
+}
+
+static int do_symlink(struct sb_fs *fs, fuse_req_t req, const char *target,
+		      struct sb_node *parent, const char *name,
+		      struct fuse_entry_param *e)
+{
+	char path[PATH_MAX], backing[SB_BNAME_MAX], enc[SB_SYMLINK_ENC_MAX];
+	size_t len = strlen(target);
+	int rc;
+
+	if (len > SB_SYMLINK_MAX)
+		return -ENAMETOOLONG;
+	rc = sb_names_encrypt_target(fs->st->names, enc, target, len);
+	if (!rc)
+		rc = new_path(fs, parent, name, path, backing);
+	if (rc)
+		return rc;
+	if (symlinkat(enc, fs->st->rootfd, path))
+		return -errno;
+	sb_fs_chown_new(fs, req, fs->st->rootfd, path);
+	return make_entry(fs, e, parent, name, path, backing);
+}
+
+static void sb_fs_symlink(fuse_req_t req, const char *target,
+			  fuse_ino_t pino, const char *name)
+{
+	struct sb_fs *fs = sb_fs_of(req);
+	struct fuse_entry_param e;
+	int rc;
+
+	pthread_rwlock_rdlock(&fs->nodes.tree);
+	rc = do_symlink(fs, req, target, sb_fs_node(fs, pino), name, &e);
+	pthread_rwlock_unlock(&fs->nodes.tree);
+	reply_entry(req, sb_fs_err(fs, NULL, rc), &e);
+}
+
+static int do_link(struct sb_fs *fs, struct sb_node *n,
+		   struct sb_node *parent, const char *name,
+		   struct fuse_entry_param *e)
+{
+	char old[PATH_MAX], path[PATH_MAX], backing[SB_BNAME_MAX];
+	int rc = sb_node_path(&fs->nodes, n, old, sizeof(old));
+
+	if (rc)
+		return rc == -ESTALE ? -ENOENT : rc;
+	rc = new_path(fs, parent, name, path, backing);
+	if (rc)
+		return rc;
+	if (linkat(fs->st->rootfd, old, fs->st->rootfd, path, 0))
+		return -errno;
+	return make_entry(fs, e, parent, name, path, backing);
+}
+
+static void sb_fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t pino,
+		       const char *name)
+{
+	struct sb_fs *fs = sb_fs_of(req);
+	struct fuse_entry_param e;
+	int rc;
+
+	pthread_rwlock_rdlock(&fs->nodes.tree);
+	rc = do_link(fs, sb_fs_node(fs, ino), sb_fs_node(fs, pino), name, &e);
+	pthread_rwlock_unlock(&fs->nodes.tree);
+	reply_entry(req, sb_fs_err(fs, NULL, rc), &e);
+}
+
+static int do_remove(struct sb_fs *fs, struct sb_node *parent,
+		     const char *name, int dir)
+{
+	char path[PATH_MAX], backing[SB_BNAME_MAX], enc[SB_NAMES_ENC_MAX];
+	struct sb_node *n;
+	struct stat sb;
+	int islong, rc;
+
+	rc = sb_fs_child_path(fs, parent, name, path, backing, enc, &islong);
+	if (rc)
+		return rc;
+	if (fstatat(fs->st->rootfd, path, &sb, AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	if (dir && !S_ISDIR(sb.st_mode))
+		return -ENOTDIR;
+	if (!dir && S_ISDIR(sb.st_mode))
+		return -EISDIR;
+	if (dir && (rc = sb_store_clear_dir(fs->st, path)))
+		return rc;
+	if (unlinkat(fs->st->rootfd, path, dir ? AT_REMOVEDIR : 0)) {
+		rc = -errno;
+		if (dir)
+			sb_store_put_marker(fs->st, path);
+		return rc;
+	}
+	if (islong)
+		sb_bname_del_sidecar(fs->st, path);
+	n = sb_node_find(&fs->nodes, sb.st_dev, sb.st_ino);
+	if (n)
+		sb_node_drop_link(&fs->nodes, n, parent, name, strlen(name));
+	return 0;
+}
+
+static void remove_op(fuse_req_t req, fuse_ino_t pino, const char *name,
+		      int dir)
+{
+	struct sb_fs *fs = sb_fs_of(req);
+	int rc;
+
+	pthread_rwlock_rdlock(&fs->nodes.tree);
+	rc = do_remove(fs, sb_fs_node(fs, pino), name, dir);
+	pthread_rwlock_unlock(&fs->nodes.tree);
+	fuse_reply_err(req, -sb_fs_err(fs, NULL, rc));
+}
+
+static void sb_fs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name)
+{
+	remove_op(req, pino, name, 0);
+}
+
+static void sb_fs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
+{
+	remove_op(req, pino, name, 1);
+}
+
+static void sb_fs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct sb_fs *fs = sb_fs_of(req);
+	struct statvfs sv;
+
+	if (fstatvfs(fs->st->rootfd, &sv)) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	sv.f_namemax = SB_NAME_MAX;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void set_open_flags(struct fuse_file_info *fi)
+{
+	/* All changes go through us or come with an invalidation. */
+	fi->keep_cache = 1;
+}
+
+static int do_create(struct sb_fs *fs, fuse_req_t req, struct sb_node *parent,
+		     const char *name, mode_t mode, struct fuse_entry_param *e)
+{
+	char path[PATH_MAX], backing[SB_BNAME_MAX];
+	struct timespec now;
+	struct sb_meta meta;
+	struct sb_ofile *of;
+	struct sb_node *n;
+	int fd, rc = new_path(fs, parent, name, path, backing);
+
+	if (rc)
+		return rc;
+	fd = openat(fs->st->rootfd, path, O_RDWR | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	sb_fs_chown_new(fs, req, fs->st->rootfd, path);
+	clock_gettime(CLOCK_REALTIME, &now);
+	meta.mtime_sec = now.tv_sec;
+	meta.mtime_nsec = (uint32_t)now.tv_nsec;
+	of = malloc(sizeof(*of));
+	rc = of ? sb_ofile_create(of, fs->st, fd, &meta) : -ENOMEM;
+	if (rc) {
+		close(fd);
+		free(of);
+		unlinkat(fs->st->rootfd, path, 0);
+		return rc;
+	}
+	rc = make_entry(fs, e, parent, name, path, backing);
+	if (rc) {
+		sb_ofile_release(of);
+		free(of);
+		unlinkat(fs->st->rootfd, path, 0);
+		return rc;
+	}
+	n = sb_fs_node(fs, e->ino);
+	of_install(fs, n, of);
+	e->attr.st_size = 0;
+	e->attr.st_blocks = 0;
+	return 0;
+}
+
+/* Called with the tree lock held for reading. */
+static int do_open(struct sb_fs *fs, struct sb_node *n,
+		   struct fuse_file_info *fi)
+{
+	struct sb_ofile *of;
+	int rc;
+
+	rc = of_get(fs, n, &of);
+	if (rc)
+		return rc;
+	if (of->rdonly && (fi->flags & O_ACCMODE) != O_RDONLY)
+		rc = -EACCES;
+	if (!rc && (fi->flags & O_TRUNC)) {
+		pthread_mutex_lock(&of->lock);
+		rc = sb_fs_err(fs, n, sb_ofile_truncate(of, 0));
+		pthread_mutex_unlock(&of->lock);
+	}
+	if (rc)
+		of_put(fs, n);
+	return rc;
+}
+
+/* O_CREAT without O_EXCL on a name the kernel believed absent. */
+static int open_existing(struct sb_fs *fs, struct sb_node *parent,
+			 const char *name, struct fuse_entry_param *e,
+			 struct fuse_file_info *fi)
+{
+	char path[PATH_MAX], backing[SB_BNAME_MAX], enc[SB_NAMES_ENC_MAX];
+	struct sb_node *n;
+	int islong, rc;
+
+	rc = sb_fs_child_path(fs, parent, name, path, backing, enc, &islong);
+	if (!rc)
+		rc = make_entry(fs, e, parent, name, path, backing);
+	if (rc)
+		return rc;
+	n = sb_fs_node(fs, e->ino);
+	if (!S_ISREG(e->attr.st_mode))
+		rc = S_ISDIR(e->attr.st_mode) ? -EISDIR : -ELOOP;
+	else
+		rc = do_open(fs, n, fi);
+	if (rc)
+		sb_node_forget(&fs->nodes, n, 1);
+	return rc;
+}
+
+static void sb_fs_create(fuse_req_t req, fuse_ino_t pino, const char *name,
+			 mode_t mode, struct fuse_file_info *fi)
+{
+	struct sb_fs *fs = sb_fs_of(req);
+	struct fuse_entry_param e;
+	int rc;
+
+	pthread_rwlock_rdlock(&fs->nodes.tree);
+	rc = do_create(fs, req, sb_fs_node(fs, pino), name, mode, &e);
+	if (rc == -EEXIST && !(fi->flags & O_EXCL))
+		rc = open_existing(fs, sb_fs_node(fs, pino), name, &e, fi);
+	pthread_rwlock_unlock(&fs->nodes.tree);
+	rc = sb_fs_err(fs, NULL, rc);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = e.ino;
+	set_open_flags(fi);
+	if (fuse_reply_create(req, &e, fi))
+		of_put(fs, sb_fs_node(fs, e.ino));
+}
+
+static void sb_fs_open(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct sb_fs *fs = sb_fs_of(req);
+	struct sb_node *n = sb_fs_node(fs, ino);
+	int rc;
+
+	pthread_rwlock_rdlock(&fs->nodes.tree);
+	rc = do_open(fs, n, fi);
+	pthread_rwlock_unlock(&fs->nodes.tree);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = ino;
+	set_open_flags(fi);
+	if (fuse_reply_open(req, fi))
+		of_put(fs, n);
+}
+
+static void sb_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, struct fuse_file_info *fi)
+{
+	struct sb_fs *fs = sb_fs_of(req);
+	struct sb_node *n = sb_fs_node(fs, ino);
+	struct sb_ofile *of = n->of;
+	const uint8_t *buf = NULL;
+	size_t got;
+	int rc;
+
+	pthread_mutex_lock(&of->lock);
+	rc = sb_ofile_read(of, &buf, &got, size, (uint64_t)off);
+	pthread_mutex_unlock(&of->lock);
+	rc = sb_fs_err(fs, n, rc);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_buf(req, (const char *)buf, got);
+}
+
+static void sb_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+			size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct sb_fs *fs = sb_fs_of(req);
+	struct sb_node *n = sb_fs_node(fs, ino);
+	struct sb_ofile *of = n->of;
+	int rc;
+
+	pthread_mutex_lock(&of->lock);
+	rc = of->rdonly ? -EBADF : sb_ofile_write(of, buf, size,
+						  (uint64_t)off);
+	pthread_mutex_unlock(&of->lock);
+	rc = sb_fs_err(fs, n, rc);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_write(req, size);
+}
+
+static void sb_fs_flush(fuse_req_t req, fuse_ino_t ino,
+			struct fuse_file_info *fi)
+{
+	struct sb_fs *fs = sb_fs_of(req);
+	struct sb_node *n = sb_fs_node(fs, ino);
+	struct sb_ofile *of = n->of;
+	int rc = 0;
+
+	/* The kernel wrote back its dirty pages before this: keep the
+	 * plaintext mtime in the header now. */
+	pthread_mutex_lock(&of->lock);
+	if (of->dirty && !of->rdonly)
+		rc = sb_ofile_refresh_meta(of);
+	pthread_mutex_unlock(&of->lock);
+	fuse_reply_err(req, -sb_fs_err(fs, n, rc));
+}
+
+static void sb_fs_release(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	struct sb_fs *fs = sb_fs_of(req);
+
+	of_put(fs, sb_fs_node(fs, ino));
+	fuse_reply_err(req, 0);
+}
+
+static void sb_fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
+{
+	struct sb_fs *fs = sb_fs_of(req);
+	struct sb_ofile *of = sb_fs_node(fs, ino)->of;
+	int rc = datasync ? fdatasync(of->fd) : fsync(of->fd);
+
+	fuse_reply_err(req, rc ? errno : 0);
+}
+
+static void sb_fs_init(void *data, struct fuse_conn_info *conn)
+{
+	struct sb_fs *fs = data;
+
+	if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
+	conn->want &= ~(unsigned)(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
+	conn->max_write = 1024 * 1024;
+	(void)fs;
+}
+
+const struct fuse_lowlevel_ops sb_fs_ops = {
+	.init = sb_fs_init,
+	.lookup = sb_fs_lookup,
+	.forget = sb_fs_forget,
+	.forget_multi = sb_fs_forget_multi,
+	.getattr = sb_fs_getattr,
+	.setattr = sb_fs_setattr,
+	.readlink = sb_fs_readlink,
+	.mkdir = sb_fs_mkdir,
+	.unlink = sb_fs_unlink,
+	.rmdir = sb_fs_rmdir,
+	.symlink = sb_fs_symlink,
+	.rename = sb_fs_rename,
+	.link = sb_fs_link,
+	.open = sb_fs_open,
+	.read = sb_fs_read,
+	.write = sb_fs_write,
+	.flush = sb_fs_flush,
+	.release = sb_fs_release,
+	.fsync = sb_fs_fsync,
+	.opendir = sb_fs_opendir,
+	.readdir = sb_fs_readdir,
+	.readdirplus = sb_fs_readdirplus,
+	.releasedir = sb_fs_releasedir,
+	.fsyncdir = sb_fs_fsyncdir,
+	.statfs = sb_fs_statfs,
+	.create = sb_fs_create,
+};
