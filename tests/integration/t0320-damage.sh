@@ -1,0 +1,58 @@
+#!/bin/bash
+# A damaged or tampered file reads as EIO for that file alone, with one log
+# line naming its plaintext path; never wrong bytes; every other file stays
+# readable; sealbox fsck names it and exits non-zero.
+. "$SB_SRC/tests/lib.sh"
+plan 12
+
+V=$T/v M=$T/m
+sb_vault v
+sb_mount "$V" "$M"
+mkdir "$M/dmg" "$M/ok"
+head -c 20000 /dev/urandom >"$M/dmg/a"
+cp "$M/dmg/a" "$T/a.orig"
+echo "still fine" >"$M/ok/b"
+ln -s ../ok/b "$M/dmg/link"
+sb_umount "$M"
+
+# The backing directory of dmg/ is the one new encrypted folder holding
+# exactly one encrypted regular file besides its marker.
+backing=
+for d in "$V"/*/; do
+	n=$(find "$d" -maxdepth 1 -type f ! -name '.*' | wc -l)
+	[ "$n" = 1 ] && backing=$(find "$d" -maxdepth 1 -type f ! -name '.*')
+done
+ok "found the backing file of dmg/a" test -n "$backing"
+cp "$backing" "$T/a.backing"
+
+flip() { # FILE OFFSET
+	printf "$(printf '\\%03o' $(( $(od -An -tu1 -j"$2" -N1 "$1") ^ 0x20 )))" |
+		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+flip "$backing" 5000
+
+mkdir -p "$M"
+"$SEALBOX" mount -f --passphrase-file "$(sb_passfile)" "$V" "$M" 2>"$T/daemon.log" &
+echo $! >"$T/daemon.pid"
+for _ in $(seq 50); do mountpoint -q "$M" && break; sleep 0.1; done
+_sb_mounts="$M $_sb_mounts"
+
+cat "$M/dmg/a" >"$T/out" 2>"$T/err"
+is "reading the damaged file fails" $? 1
+ok "with EIO" grep -q "Input/output error" "$T/err"
+ok "and returns no wrong bytes before the damaged block" \
+	bash -c '[ ! -s "$1" ] || cmp -s "$1" <(head -c "$(stat -c %s "$1")" "$2")' _ "$T/out" "$T/a.orig"
+is "the other file reads fine" "$(cat "$M/ok/b")" "still fine"
+is "a symlink next to it still works" "$(cat "$M/dmg/link")" "still fine"
+is "stat of the damaged file still works" "$(stat -c %s "$M/dmg/a")" 20000
+ok "the daemon log names the plaintext path" grep -q "dmg/a" "$T/daemon.log"
+is "one log line for it" "$(grep -c 'dmg/a' "$T/daemon.log")" 1
+sb_umount "$M"
+
+"$SEALBOX" fsck --passphrase-file "$(sb_passfile)" "$V" >"$T/fsck" 2>&1
+is "fsck exits non-zero" $? 1
+ok "fsck names dmg/a" grep -q "dmg/a" "$T/fsck"
+
+cp "$T/a.backing" "$backing"
+ok "fsck is clean once the file is restored" \
+	"$SEALBOX" fsck --passphrase-file "$(sb_passfile)" "$V"
