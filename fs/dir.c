@@ -58,7 +58,7 @@ static int do_opendir(struct sb_fs *fs, struct sb_node *n, struct dirh **out)
 
 	rc = sb_node_path(&fs->nodes, n, path, sizeof(path));
 	if (rc)
-		return rc == -ESTALE ? -ENOENT : rc;
+		return rc;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;

@@ -284,7 +284,8 @@ static int do_getattr(struct sb_fs *fs, struct sb_node *n, struct stat *sb)
 	if (!rc)
 		sb_fs_fix_attr(fs, n, fs->st->rootfd, path, sb);
 	pthread_rwlock_unlock(&fs->nodes.tree);
-	return rc == -ESTALE ? -ENOENT : rc;
+	/* ESTALE makes the kernel look the name up again. */
+	return rc;
 }
 
 static void sb_fs_getattr(fuse_req_t req, fuse_ino_t ino,
@@ -332,7 +333,7 @@ static int of_get(struct sb_fs *fs, struct sb_node *n, struct sb_ofile **out)
 	}
 	if (rc) {
 		free(of);
-		return sb_fs_err(fs, n, rc == -ESTALE ? -ENOENT : rc);
+		return sb_fs_err(fs, n, rc);
 	}
 	*out = of_install(fs, n, of);
 	return 0;
@@ -381,39 +382,106 @@ static void set_times(struct timespec ts[2], const struct stat *attr,
 		ts[1] = attr->st_mtim;
 }
 
-static int do_setattr(struct sb_fs *fs, struct sb_node *n,
-		      const struct stat *attr, int valid)
+/* chmod, chown, utimens through the open file of an unlinked node. */
+static int setattr_fd(struct sb_fs *fs, struct sb_node *n,
+		      const struct stat *attr, int valid, uid_t uid, gid_t gid,
+		      const struct timespec ts[2])
 {
-	int rootfd = fs->st->rootfd, rc;
-	char path[PATH_MAX];
-	struct timespec ts[2];
-	uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
-	gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
+	struct sb_ofile *of = of_acquire(fs, n);
+	int rc = 0;
 
-	rc = sb_node_path(&fs->nodes, n, path, sizeof(path));
-	if (rc)
-		return rc == -ESTALE ? -ENOENT : rc;
+	if (!of)	/* gone: nothing left to change (a late mtime flush) */
+		return valid & ~(FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+				 FUSE_SET_ATTR_ATIME_NOW |
+				 FUSE_SET_ATTR_MTIME_NOW |
+				 FUSE_SET_ATTR_CTIME) ? -ESTALE : 0;
+	if ((valid & FUSE_SET_ATTR_MODE) &&
+	    fchmod(of->fd, attr->st_mode & 07777))
+		rc = -errno;
+	if (!rc && (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
+	    fchown(of->fd, uid, gid))
+		rc = -errno;
+	if (!rc && (ts[0].tv_nsec != UTIME_OMIT ||
+		    ts[1].tv_nsec != UTIME_OMIT) && futimens(of->fd, ts))
+		rc = -errno;
+	of_put(fs, n);
+	return rc;
+}
+
+static int setattr_path(struct sb_fs *fs, const char *path,
+			const struct stat *attr, int valid, uid_t uid,
+			gid_t gid)
+{
+	int rootfd = fs->st->rootfd;
+
 	if ((valid & FUSE_SET_ATTR_MODE) &&
 	    fchmodat(rootfd, path, attr->st_mode & 07777, 0))
 		return -errno;
 	if ((valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
 	    fchownat(rootfd, path, uid, gid, AT_SYMLINK_NOFOLLOW))
 		return -errno;
+	return 0;
+}
+
+/*
+ * Times: set them, write the new mtime into the header (reading the header
+ * may touch atime), then set them again.
+ */
+static int set_times_path(struct sb_fs *fs, struct sb_node *n,
+			  const char *path, const struct timespec ts[2])
+{
+	int rc;
+
+	if (utimensat(fs->st->rootfd, path, ts, AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	if (!S_ISREG(n->type) || ts[1].tv_nsec == UTIME_OMIT)
+		return 0;
+	rc = refresh_meta(fs, n);
+	if (!rc && utimensat(fs->st->rootfd, path, ts, AT_SYMLINK_NOFOLLOW))
+		rc = -errno;
+	return rc;
+}
+
+static int do_setattr(struct sb_fs *fs, struct sb_node *n,
+		      const struct stat *attr, int valid)
+{
+	char path[PATH_MAX];
+	struct timespec ts[2];
+	uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
+	gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
+	int rc;
+
+	set_times(ts, attr, valid);
+	if ((valid & FUSE_SET_ATTR_SIZE) && !S_ISREG(n->type))
+		return -EINVAL;
 	if (valid & FUSE_SET_ATTR_SIZE) {
-		if (!S_ISREG(n->type))
-			return -EINVAL;
 		rc = set_size(fs, n, (uint64_t)attr->st_size);
 		if (rc)
 			return rc;
 	}
-	if (!(valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
-		       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)))
-		return 0;
-	set_times(ts, attr, valid);
-	if (utimensat(rootfd, path, ts, AT_SYMLINK_NOFOLLOW))
-		return -errno;
-	if (S_ISREG(n->type) && ts[1].tv_nsec != UTIME_OMIT)
-		return refresh_meta(fs, n);
+	rc = sb_node_path(&fs->nodes, n, path, sizeof(path));
+	if (rc == -ESTALE)
+		return setattr_fd(fs, n, attr, valid, uid, gid, ts);
+	if (!rc)
+		rc = setattr_path(fs, path, attr, valid, uid, gid);
+	if (rc || (ts[0].tv_nsec == UTIME_OMIT && ts[1].tv_nsec == UTIME_OMIT))
+		return rc;
+	return set_times_path(fs, n, path, ts);
+}
+
+/*
+ * The kernel flushes the times of a file it wrote after the file was
+ * removed (renamed over): there is nothing left to change or to stat, so
+ * answer with what is left of it.
+ */
+static int do_setattr_gone(struct sb_node *n, struct stat *sb)
+{
+	if (!S_ISREG(n->type))
+		return -ESTALE;
+	memset(sb, 0, sizeof(*sb));
+	sb->st_ino = n->ino;
+	sb->st_dev = n->dev;
+	sb->st_mode = n->type | 0600;
 	return 0;
 }
 
@@ -428,8 +496,11 @@ static void sb_fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	pthread_rwlock_rdlock(&fs->nodes.tree);
 	rc = do_setattr(fs, n, attr, valid);
 	pthread_rwlock_unlock(&fs->nodes.tree);
-	if (!rc)
+	if (!rc) {
 		rc = do_getattr(fs, n, &sb);
+		if (rc == -ESTALE && !do_setattr_gone(n, &sb))
+			rc = 0;
+	}
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -552,7 +623,7 @@ static int do_link(struct sb_fs *fs, struct sb_node *n,
 	int rc = sb_node_path(&fs->nodes, n, old, sizeof(old));
 
 	if (rc)
-		return rc == -ESTALE ? -ENOENT : rc;
+		return rc;
 	rc = new_path(fs, parent, name, path, backing);
 	if (rc)
 		return rc;
