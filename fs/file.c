@@ -21,6 +21,7 @@ struct tbuf {
 	uint8_t *p;
 	size_t pblocks;
 	uint8_t blk[B];
+	uint8_t save[CB];
 };
 
 static pthread_key_t tbuf_key;
@@ -313,21 +314,28 @@ static int write_chunk(struct sb_ofile *of, struct tbuf *t,
 }
 
 /*
- * Allocates the backing space of a growing file before anything is
- * rewritten, so a full disk fails the write with ENOSPC while the old last
- * block is still intact.
+ * A growing file rewrites its old last block (flag, length) in the same
+ * pwrite as the new blocks. Should that fail (a full disk), the saved
+ * ciphertext of the old last block is put back and the file cut to its old
+ * size, so data written before stays readable.
  */
-static int reserve(struct sb_ofile *of, uint64_t osize, uint64_t nsize)
+static int save_last(struct sb_ofile *of, struct tbuf *t, uint64_t osize)
 {
-	uint64_t from = sb_content_cipher_size(osize);
-	uint64_t to = sb_content_cipher_size(nsize);
+	uint64_t b = last_index(osize);
 
-	if (!fallocate(of->fd, FALLOC_FL_KEEP_SIZE, (off_t)from,
-		       (off_t)(to - from)))
-		return 0;
-	if (errno == EOPNOTSUPP || errno == ENOSYS)
-		return 0;
-	return -errno;
+	return full_pread(of->fd, t->save,
+			  block_len(osize, b) + SB_CONTENT_OVERHEAD,
+			  sb_content_block_offset(b));
+}
+
+static void restore_last(struct sb_ofile *of, struct tbuf *t, uint64_t osize)
+{
+	uint64_t b = last_index(osize);
+
+	full_pwrite(of->fd, t->save, block_len(osize, b) + SB_CONTENT_OVERHEAD,
+		    sb_content_block_offset(b));
+	if (ftruncate(of->fd, (off_t)sb_content_cipher_size(osize)))
+		return;
 }
 
 int sb_ofile_write(struct sb_ofile *of, const void *data, size_t len,
@@ -352,10 +360,12 @@ int sb_ofile_write(struct sb_ofile *of, const void *data, size_t len,
 	first = start / B;
 	last = (w.end - 1) / B;
 	if (w.nsize > w.osize)
-		rc = reserve(of, w.osize, w.nsize);
+		rc = save_last(of, t, w.osize);
 	for (b = first; !rc && b <= last; b += CHUNK)
 		rc = write_chunk(of, t, &w, b,
 				 last - b < CHUNK ? last : b + CHUNK - 1);
+	if (rc && w.nsize > w.osize)
+		restore_last(of, t, w.osize);
 	if (!rc)
 		of->size = w.nsize;
 	of->dirty = 1;
