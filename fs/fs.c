@@ -33,6 +33,10 @@ static int parse_opts(struct sb_fs *fs, char *fuse, size_t size,
 				return sb_err_set(-EINVAL, "bad %s", o);
 			continue;
 		}
+		if (!strcmp(o, "writeback")) {
+			fs->writeback = 1;
+			continue;
+		}
 		if (!strncmp(o, "timeout=", 8)) {
 			fs->timeout = strtod(o + 8, &end);
 			if (*end || fs->timeout < 0)

@@ -13,6 +13,8 @@
  *
  * Options (comma-separated, as after -o): threads=N (most worker threads,
  * default 8), timeout=SECONDS (entry and attribute cache, default 30),
+ * writeback (the kernel's writeback cache: faster small writes, but file
+ * mtimes are the kernel's own until a remount shows the backing file's),
  * everything else goes to libfuse (allow_other, default_permissions, ro,
  * ...). fsname is the store root and the type fuse.sealbox.
  */

@@ -16,6 +16,7 @@ struct sb_fs {
 	double timeout;
 	unsigned threads;
 	int syslog;
+	int writeback;		/* -o writeback: kernel writeback cache */
 	int mounted;
 	uid_t uid;		/* the daemon's */
 	gid_t gid;

@@ -80,6 +80,29 @@ int sb_fs_child_path(struct sb_fs *fs, struct sb_node *parent,
 	return rc;
 }
 
+/*
+ * The backing path of n, checked to still lead to n's inode: a rename in
+ * another thread may have put another file under that name. -ESTALE makes
+ * the kernel look the name up again.
+ */
+static int sb_fs_node_path(struct sb_fs *fs, struct sb_node *n, char *path,
+		    struct stat *sb)
+{
+	struct stat tmp;
+	int rc = sb_node_path(&fs->nodes, n, path, PATH_MAX);
+
+	if (!sb)
+		sb = &tmp;
+	if (rc)
+		return rc;
+	if (fstatat(fs->st->rootfd, path, sb, AT_SYMLINK_NOFOLLOW))
+		return errno == ENOENT ? -ESTALE : -errno;
+	if (n != &fs->nodes.root &&
+	    (sb->st_ino != n->ino || sb->st_dev != n->dev))
+		return -ESTALE;
+	return 0;
+}
+
 static struct sb_ofile *of_acquire(struct sb_fs *fs, struct sb_node *n)
 {
 	struct sb_ofile *of;
@@ -278,9 +301,7 @@ static int do_getattr(struct sb_fs *fs, struct sb_node *n, struct stat *sb)
 		return rc;
 	}
 	pthread_rwlock_rdlock(&fs->nodes.tree);
-	rc = sb_node_path(&fs->nodes, n, path, sizeof(path));
-	if (!rc && fstatat(fs->st->rootfd, path, sb, AT_SYMLINK_NOFOLLOW))
-		rc = -errno;
+	rc = sb_fs_node_path(fs, n, path, sb);
 	if (!rc)
 		sb_fs_fix_attr(fs, n, fs->st->rootfd, path, sb);
 	pthread_rwlock_unlock(&fs->nodes.tree);
@@ -301,40 +322,55 @@ static void sb_fs_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_attr(req, &sb, fs->timeout);
 }
 
+/* Opens n's backing file read-write (read-only without permission). */
+static int open_backing(struct sb_fs *fs, struct sb_node *n, int *out,
+			int *rdonly)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	int fd, rc = sb_node_path(&fs->nodes, n, path, sizeof(path));
+
+	if (rc)
+		return rc;
+	*rdonly = 0;
+	fd = openat(fs->st->rootfd, path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES) {
+		*rdonly = 1;
+		fd = openat(fs->st->rootfd, path, O_RDONLY | O_NOFOLLOW |
+			    O_CLOEXEC);
+	}
+	if (fd < 0)
+		return errno == ENOENT ? -ESTALE : -errno;
+	/* A rename may have put another file under this name. */
+	if (fstat(fd, &sb) || sb.st_ino != n->ino || sb.st_dev != n->dev) {
+		close(fd);
+		return -ESTALE;
+	}
+	*out = fd;
+	return 0;
+}
+
 /* An open-file state for n: the shared one, or a temporary one. */
 static int of_get(struct sb_fs *fs, struct sb_node *n, struct sb_ofile **out)
 {
 	struct sb_ofile *of = of_acquire(fs, n);
-	char path[PATH_MAX];
-	int fd = -1, rc;
+	int fd, rc, rdonly;
 
 	if (of) {
 		*out = of;
 		return 0;
 	}
+	rc = open_backing(fs, n, &fd, &rdonly);
+	if (rc)
+		return rc;
 	of = malloc(sizeof(*of));
-	if (!of)
-		return -ENOMEM;
-	rc = sb_node_path(&fs->nodes, n, path, sizeof(path));
-	if (!rc && (fd = openat(fs->st->rootfd, path, O_RDWR | O_NOFOLLOW |
-				O_CLOEXEC)) < 0 && errno == EACCES)
-		fd = openat(fs->st->rootfd, path, O_RDONLY | O_NOFOLLOW |
-			    O_CLOEXEC);
-	if (!rc && fd < 0)
-		rc = -errno;
-	if (!rc) {
-		rc = sb_ofile_load(of, fs->st, fd);
-		if (rc)
-			close(fd);
-		else
-			of->rdonly = fcntl(fd, F_GETFL) != -1 &&
-				     (fcntl(fd, F_GETFL) & O_ACCMODE) ==
-				     O_RDONLY;
-	}
+	rc = of ? sb_ofile_load(of, fs->st, fd) : -ENOMEM;
 	if (rc) {
+		close(fd);
 		free(of);
 		return sb_fs_err(fs, n, rc);
 	}
+	of->rdonly = rdonly;
 	*out = of_install(fs, n, of);
 	return 0;
 }
@@ -459,7 +495,7 @@ static int do_setattr(struct sb_fs *fs, struct sb_node *n,
 		if (rc)
 			return rc;
 	}
-	rc = sb_node_path(&fs->nodes, n, path, sizeof(path));
+	rc = sb_fs_node_path(fs, n, path, NULL);
 	if (rc == -ESTALE)
 		return setattr_fd(fs, n, attr, valid, uid, gid, ts);
 	if (!rc)
@@ -515,7 +551,7 @@ static int do_readlink(struct sb_fs *fs, struct sb_node *n, char *target)
 	int rc;
 
 	pthread_rwlock_rdlock(&fs->nodes.tree);
-	rc = sb_node_path(&fs->nodes, n, path, sizeof(path));
+	rc = sb_fs_node_path(fs, n, path, NULL);
 	if (!rc && (len = readlinkat(fs->st->rootfd, path, enc,
 				     sizeof(enc) - 1)) < 0)
 		rc = -errno;
@@ -620,7 +656,7 @@ static int do_link(struct sb_fs *fs, struct sb_node *n,
 		   struct fuse_entry_param *e)
 {
 	char old[PATH_MAX], path[PATH_MAX], backing[SB_BNAME_MAX];
-	int rc = sb_node_path(&fs->nodes, n, old, sizeof(old));
+	int rc = sb_fs_node_path(fs, n, old, NULL);
 
 	if (rc)
 		return rc;
@@ -929,14 +965,21 @@ static void sb_fs_init(void *data, struct fuse_conn_info *conn)
 {
 	struct sb_fs *fs = data;
 
-	if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)
+	/*
+	 * With the writeback cache the kernel keeps a regular file's mtime
+	 * to itself (the time of the write() call) and this kernel never
+	 * sends it: after a remount the file shows the time we wrote the
+	 * backing file instead. Off unless asked for (-o writeback).
+	 */
+	if (fs->writeback && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
 		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+	else
+		conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
 	conn->want &= ~(unsigned)(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
 	conn->max_write = 1024 * 1024;
-	(void)fs;
 }
 
 const struct fuse_lowlevel_ops sb_fs_ops = {
