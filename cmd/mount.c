@@ -425,12 +425,34 @@ static int do_unmount(const char *mnt, int lazy)
 	return run_fusermount(lazy ? "-uz" : "-u", mnt);
 }
 
+/* 1 while pid runs (a zombie waiting for its reaper has ended). */
+static int running(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	if (kill(pid, 0))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
 static void wait_exit(pid_t pid)
 {
-	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
 	int waited;
 
-	for (waited = 0; waited < UMOUNT_WAIT_MS && !kill(pid, 0); waited += 20)
+	for (waited = 0; waited < UMOUNT_WAIT_MS && running(pid); waited += 10)
 		nanosleep(&ts, NULL);
 }
 
@@ -453,7 +475,9 @@ int sb_cmd_umount(int argc, char **argv)
 		rc = do_unmount(mnt, 1);	/* the daemon is gone */
 	if (rc)
 		return sb_error("cannot unmount %s: %s", mnt, strerror(-rc));
-	if (pid)
+	/* Unmounted: the kernel flushed everything; the daemon would notice
+	 * only when the kernel drops the connection, which may take a while. */
+	if (pid && !kill(pid, SIGTERM))
 		wait_exit(pid);
 	else
 		pidfile_remove(vault);

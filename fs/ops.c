@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -167,9 +168,39 @@ static off_t link_len(struct sb_fs *fs, int dirfd, const char *path)
 	return (off_t)len;
 }
 
+/* Directories of the root the mount does not show (.git, .sealbox). */
+static nlink_t hidden_dirs(struct sb_fs *fs)
+{
+	int fd = openat(fs->st->rootfd, ".", O_RDONLY | O_DIRECTORY |
+			O_CLOEXEC);
+	struct dirent *de;
+	nlink_t n = 0;
+	DIR *d;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)))
+		if (de->d_name[0] == '.' && de->d_type == DT_DIR &&
+		    strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
 void sb_fs_fix_attr(struct sb_fs *fs, struct sb_node *n, int dirfd,
 		    const char *path, struct stat *sb)
 {
+	nlink_t hidden;
+
+	if (n == &fs->nodes.root) {
+		hidden = hidden_dirs(fs);
+		if (sb->st_nlink > hidden + 1)
+			sb->st_nlink -= hidden;
+		return;
+	}
 	struct sb_ofile *of = n ? of_acquire(fs, n) : NULL;
 
 	if (of) {
