@@ -66,6 +66,38 @@ void sb_fs_entry(struct sb_fs *fs, struct fuse_entry_param *e,
 void sb_fs_chown_new(struct sb_fs *fs, fuse_req_t req, int dirfd,
 		     const char *path);
 
+/* Entry of name in parent at the backing path (lookup count + 1). */
+int sb_fs_make_entry(struct sb_fs *fs, struct fuse_entry_param *e,
+		     struct sb_node *parent, const char *name,
+		     const char *path, const char *backing);
+void sb_fs_reply_entry(fuse_req_t req, int rc,
+		       const struct fuse_entry_param *e);
+/* Backing path for a new entry, with the sidecar of a long name. */
+int sb_fs_new_path(struct sb_fs *fs, struct sb_node *parent,
+		   const char *name, char *path, char *backing);
+
+/* Open-file state (fs/open.c): the shared one of n, or NULL; put it back
+ * with sb_fs_of_put(). */
+struct sb_ofile *sb_fs_of_acquire(struct sb_fs *fs, struct sb_node *n);
+void sb_fs_of_put(struct sb_fs *fs, struct sb_node *n);
+/* truncate / header mtime, opening the file when it is not open. */
+int sb_fs_set_size(struct sb_fs *fs, struct sb_node *n, uint64_t size);
+int sb_fs_refresh_meta(struct sb_fs *fs, struct sb_node *n);
+
+/* File operations (fs/open.c). */
+void sb_fs_create(fuse_req_t req, fuse_ino_t pino, const char *name,
+		  mode_t mode, struct fuse_file_info *fi);
+void sb_fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void sb_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		struct fuse_file_info *fi);
+void sb_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		 size_t size, off_t off, struct fuse_file_info *fi);
+void sb_fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void sb_fs_release(fuse_req_t req, fuse_ino_t ino,
+		   struct fuse_file_info *fi);
+void sb_fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		 struct fuse_file_info *fi);
+
 /* Directory operations (fs/dir.c). */
 void sb_fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void sb_fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

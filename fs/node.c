@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fs/backing.h"
 #include "fs/node.h"
@@ -29,6 +30,7 @@ int sb_nodes_init(struct sb_nodes *t, dev_t dev, ino_t ino)
 	t->root.ino = ino;
 	t->root.type = S_IFDIR;
 	t->root.nlookup = 2;
+	t->root.ghost = -1;
 	sb_names_root_id(t->root.dirid);
 	return 0;
 }
@@ -42,6 +44,8 @@ static void node_free_all(struct sb_node *n)
 {
 	struct sb_link *l, *next;
 
+	if (n->ghost >= 0)
+		close(n->ghost);
 	for (l = n->links; l; l = next) {
 		next = l->next;
 		link_free(l);
@@ -147,6 +151,8 @@ static void maybe_free(struct sb_nodes *t, struct sb_node *n)
 			unref_locked(t, l->parent);
 		link_free(l);
 	}
+	if (n->ghost >= 0)
+		close(n->ghost);
 	free(n);
 }
 
@@ -223,6 +229,7 @@ struct sb_node *sb_node_get(struct sb_nodes *t, const struct stat *sb,
 		n->dev = sb->st_dev;
 		n->ino = sb->st_ino;
 		n->type = sb->st_mode & S_IFMT;
+		n->ghost = -1;
 		hash_insert(t, n);
 	}
 	if (S_ISDIR(n->type) && dirid)
@@ -384,6 +391,18 @@ int sb_node_move(struct sb_nodes *t, struct sb_node *n,
 out:
 	pthread_mutex_unlock(&t->lock);
 	return rc;
+}
+
+void sb_node_set_ghost(struct sb_nodes *t, struct sb_node *n, int fd)
+{
+	pthread_mutex_lock(&t->lock);
+	if (n->ghost < 0) {
+		n->ghost = fd;
+		fd = -1;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (fd >= 0)
+		close(fd);
 }
 
 void sb_nodes_each(struct sb_nodes *t,

@@ -48,6 +48,8 @@ struct sb_node {
 	struct sb_ofile *of;	/* shared open-file state, or NULL */
 	unsigned ofrefs;	/* handles sharing of */
 	int logged;		/* damage already logged */
+	int ghost;		/* O_PATH fd of a file renamed over while the
+				   kernel still knows it, or -1 */
 };
 
 struct sb_nodes {
@@ -108,6 +110,12 @@ int sb_node_move(struct sb_nodes *t, struct sb_node *n,
 		 size_t oldlen, struct sb_node *newparent,
 		 const char *newname, size_t newlen, const char *nbacking,
 		 const uint8_t *dirid, const struct stat *sb);
+
+/*
+ * Gives n the O_PATH fd of its backing file (closed with n, or at once
+ * when n has one already).
+ */
+void sb_node_set_ghost(struct sb_nodes *t, struct sb_node *n, int fd);
 
 /* Calls fn on every node (under the lock). */
 void sb_nodes_each(struct sb_nodes *t,

@@ -104,58 +104,6 @@ static int sb_fs_node_path(struct sb_fs *fs, struct sb_node *n, char *path,
 	return 0;
 }
 
-static struct sb_ofile *of_acquire(struct sb_fs *fs, struct sb_node *n)
-{
-	struct sb_ofile *of;
-
-	pthread_mutex_lock(&fs->nodes.lock);
-	of = n->of;
-	if (of)
-		n->ofrefs++;
-	pthread_mutex_unlock(&fs->nodes.lock);
-	return of;
-}
-
-static void of_put(struct sb_fs *fs, struct sb_node *n)
-{
-	struct sb_ofile *of = NULL;
-
-	pthread_mutex_lock(&fs->nodes.lock);
-	if (--n->ofrefs == 0) {
-		of = n->of;
-		n->of = NULL;
-	}
-	pthread_mutex_unlock(&fs->nodes.lock);
-	if (!of)
-		return;
-	sb_ofile_release(of);
-	free(of);
-	sb_node_unref(&fs->nodes, n);
-}
-
-/* Installs a freshly loaded of on n, or adopts the one another thread
- * installed meanwhile (then of is released). Returns the one in use. */
-static struct sb_ofile *of_install(struct sb_fs *fs, struct sb_node *n,
-				   struct sb_ofile *of)
-{
-	struct sb_ofile *cur;
-
-	pthread_mutex_lock(&fs->nodes.lock);
-	cur = n->of;
-	if (!cur) {
-		n->of = of;
-		n->refs++;
-		cur = of;
-	}
-	n->ofrefs++;
-	pthread_mutex_unlock(&fs->nodes.lock);
-	if (cur != of) {
-		sb_ofile_release(of);
-		free(of);
-	}
-	return cur;
-}
-
 static off_t link_len(struct sb_fs *fs, int dirfd, const char *path)
 {
 	char enc[SB_SYMLINK_ENC_MAX + 1], target[SB_SYMLINK_MAX + 1];
@@ -201,13 +149,13 @@ void sb_fs_fix_attr(struct sb_fs *fs, struct sb_node *n, int dirfd,
 			sb->st_nlink -= hidden;
 		return;
 	}
-	struct sb_ofile *of = n ? of_acquire(fs, n) : NULL;
+	struct sb_ofile *of = n ? sb_fs_of_acquire(fs, n) : NULL;
 
 	if (of) {
 		pthread_mutex_lock(&of->lock);
 		sb->st_size = (off_t)of->size;
 		pthread_mutex_unlock(&of->lock);
-		of_put(fs, n);
+		sb_fs_of_put(fs, n);
 	} else if (S_ISREG(sb->st_mode)) {
 		sb->st_size = (off_t)sb_file_plain_size((uint64_t)sb->st_size);
 	} else if (S_ISLNK(sb->st_mode) && path) {
@@ -241,7 +189,7 @@ void sb_fs_chown_new(struct sb_fs *fs, fuse_req_t req, int dirfd,
 }
 
 /* Stat of the backing entry path, then the node (lookup count + 1). */
-static int make_entry(struct sb_fs *fs, struct fuse_entry_param *e,
+int sb_fs_make_entry(struct sb_fs *fs, struct fuse_entry_param *e,
 		      struct sb_node *parent, const char *name,
 		      const char *path, const char *backing)
 {
@@ -267,7 +215,7 @@ static int make_entry(struct sb_fs *fs, struct fuse_entry_param *e,
 	return 0;
 }
 
-static void reply_entry(fuse_req_t req, int rc,
+void sb_fs_reply_entry(fuse_req_t req, int rc,
 			const struct fuse_entry_param *e)
 {
 	if (rc)
@@ -287,7 +235,7 @@ static void sb_fs_lookup(fuse_req_t req, fuse_ino_t pino, const char *name)
 	pthread_rwlock_rdlock(&fs->nodes.tree);
 	rc = sb_fs_child_path(fs, parent, name, path, backing, enc, &islong);
 	if (!rc)
-		rc = make_entry(fs, &e, parent, name, path, backing);
+		rc = sb_fs_make_entry(fs, &e, parent, name, path, backing);
 	pthread_rwlock_unlock(&fs->nodes.tree);
 	if (rc == -ENOENT) {
 		/* Cached as absent; sb_fs_invalidate() drops it. */
@@ -295,7 +243,7 @@ static void sb_fs_lookup(fuse_req_t req, fuse_ino_t pino, const char *name)
 		e.entry_timeout = fs->timeout;
 		rc = 0;
 	}
-	reply_entry(req, sb_fs_err(fs, NULL, rc), &e);
+	sb_fs_reply_entry(req, sb_fs_err(fs, NULL, rc), &e);
 }
 
 static void sb_fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -320,13 +268,13 @@ static void sb_fs_forget_multi(fuse_req_t req, size_t count,
 
 static int do_getattr(struct sb_fs *fs, struct sb_node *n, struct stat *sb)
 {
-	struct sb_ofile *of = of_acquire(fs, n);
+	struct sb_ofile *of = sb_fs_of_acquire(fs, n);
 	char path[PATH_MAX];
 	int rc = 0;
 
 	if (of) {
 		rc = fstat(of->fd, sb) ? -errno : 0;
-		of_put(fs, n);
+		sb_fs_of_put(fs, n);
 		if (!rc)
 			sb_fs_fix_attr(fs, n, -1, NULL, sb);
 		return rc;
@@ -353,87 +301,6 @@ static void sb_fs_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_attr(req, &sb, fs->timeout);
 }
 
-/* Opens n's backing file read-write (read-only without permission). */
-static int open_backing(struct sb_fs *fs, struct sb_node *n, int *out,
-			int *rdonly)
-{
-	char path[PATH_MAX];
-	struct stat sb;
-	int fd, rc = sb_node_path(&fs->nodes, n, path, sizeof(path));
-
-	if (rc)
-		return rc;
-	*rdonly = 0;
-	fd = openat(fs->st->rootfd, path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == EACCES) {
-		*rdonly = 1;
-		fd = openat(fs->st->rootfd, path, O_RDONLY | O_NOFOLLOW |
-			    O_CLOEXEC);
-	}
-	if (fd < 0)
-		return errno == ENOENT ? -ESTALE : -errno;
-	/* A rename may have put another file under this name. */
-	if (fstat(fd, &sb) || sb.st_ino != n->ino || sb.st_dev != n->dev) {
-		close(fd);
-		return -ESTALE;
-	}
-	*out = fd;
-	return 0;
-}
-
-/* An open-file state for n: the shared one, or a temporary one. */
-static int of_get(struct sb_fs *fs, struct sb_node *n, struct sb_ofile **out)
-{
-	struct sb_ofile *of = of_acquire(fs, n);
-	int fd, rc, rdonly;
-
-	if (of) {
-		*out = of;
-		return 0;
-	}
-	rc = open_backing(fs, n, &fd, &rdonly);
-	if (rc)
-		return rc;
-	of = malloc(sizeof(*of));
-	rc = of ? sb_ofile_load(of, fs->st, fd) : -ENOMEM;
-	if (rc) {
-		close(fd);
-		free(of);
-		return sb_fs_err(fs, n, rc);
-	}
-	of->rdonly = rdonly;
-	*out = of_install(fs, n, of);
-	return 0;
-}
-
-static int set_size(struct sb_fs *fs, struct sb_node *n, uint64_t size)
-{
-	struct sb_ofile *of;
-	int rc = of_get(fs, n, &of);
-
-	if (rc)
-		return rc;
-	pthread_mutex_lock(&of->lock);
-	rc = of->rdonly ? -EACCES : sb_ofile_truncate(of, size);
-	pthread_mutex_unlock(&of->lock);
-	of_put(fs, n);
-	return sb_fs_err(fs, n, rc);
-}
-
-static int refresh_meta(struct sb_fs *fs, struct sb_node *n)
-{
-	struct sb_ofile *of;
-	int rc = of_get(fs, n, &of);
-
-	if (rc)
-		return rc;
-	pthread_mutex_lock(&of->lock);
-	rc = of->rdonly ? 0 : sb_ofile_refresh_meta(of);
-	pthread_mutex_unlock(&of->lock);
-	of_put(fs, n);
-	return sb_fs_err(fs, n, rc);
-}
-
 static void set_times(struct timespec ts[2], const struct stat *attr,
 		      int valid)
 {
@@ -454,7 +321,7 @@ static int setattr_fd(struct sb_fs *fs, struct sb_node *n,
 		      const struct stat *attr, int valid, uid_t uid, gid_t gid,
 		      const struct timespec ts[2])
 {
-	struct sb_ofile *of = of_acquire(fs, n);
+	struct sb_ofile *of = sb_fs_of_acquire(fs, n);
 	int rc = 0;
 
 	if (!of)	/* gone: nothing left to change (a late mtime flush) */
@@ -471,7 +338,7 @@ static int setattr_fd(struct sb_fs *fs, struct sb_node *n,
 	if (!rc && (ts[0].tv_nsec != UTIME_OMIT ||
 		    ts[1].tv_nsec != UTIME_OMIT) && futimens(of->fd, ts))
 		rc = -errno;
-	of_put(fs, n);
+	sb_fs_of_put(fs, n);
 	return rc;
 }
 
@@ -503,7 +370,7 @@ static int set_times_path(struct sb_fs *fs, struct sb_node *n,
 		return -errno;
 	if (!S_ISREG(n->type) || ts[1].tv_nsec == UTIME_OMIT)
 		return 0;
-	rc = refresh_meta(fs, n);
+	rc = sb_fs_refresh_meta(fs, n);
 	if (!rc && utimensat(fs->st->rootfd, path, ts, AT_SYMLINK_NOFOLLOW))
 		rc = -errno;
 	return rc;
@@ -522,7 +389,7 @@ static int do_setattr(struct sb_fs *fs, struct sb_node *n,
 	if ((valid & FUSE_SET_ATTR_SIZE) && !S_ISREG(n->type))
 		return -EINVAL;
 	if (valid & FUSE_SET_ATTR_SIZE) {
-		rc = set_size(fs, n, (uint64_t)attr->st_size);
+		rc = sb_fs_set_size(fs, n, (uint64_t)attr->st_size);
 		if (rc)
 			return rc;
 	}
@@ -606,7 +473,7 @@ static void sb_fs_readlink(fuse_req_t req, fuse_ino_t ino)
 }
 
 /* Backing path for a new entry, with the sidecar of a long name. */
-static int new_path(struct sb_fs *fs, struct sb_node *parent,
+int sb_fs_new_path(struct sb_fs *fs, struct sb_node *parent,
 		    const char *name, char *path, char *backing)
 {
 	char enc[SB_NAMES_ENC_MAX];
@@ -622,7 +489,7 @@ static int do_mkdir(struct sb_fs *fs, fuse_req_t req, struct sb_node *parent,
 		    const char *name, mode_t mode, struct fuse_entry_param *e)
 {
 	char path[PATH_MAX], backing[SB_BNAME_MAX];
-	int rc = new_path(fs, parent, name, path, backing);
+	int rc = sb_fs_new_path(fs, parent, name, path, backing);
 
 	if (rc)
 		return rc;
@@ -631,7 +498,7 @@ static int do_mkdir(struct sb_fs *fs, fuse_req_t req, struct sb_node *parent,
 	sb_fs_chown_new(fs, req, fs->st->rootfd, path);
 	rc = sb_store_put_marker(fs->st, path);
 	if (!rc)
-		rc = make_entry(fs, e, parent, name, path, backing);
+		rc = sb_fs_make_entry(fs, e, parent, name, path, backing);
 	return rc;
 }
 
@@ -645,7 +512,7 @@ static void sb_fs_mkdir(fuse_req_t req, fuse_ino_t pino, const char *name,
 	pthread_rwlock_rdlock(&fs->nodes.tree);
 	rc = do_mkdir(fs, req, sb_fs_node(fs, pino), name, mode, &e);
 	pthread_rwlock_unlock(&fs->nodes.tree);
-	reply_entry(req, sb_fs_err(fs, NULL, rc), &e);
+	sb_fs_reply_entry(req, sb_fs_err(fs, NULL, rc), &e);
 }
 
 static int do_symlink(struct sb_fs *fs, fuse_req_t req, const char *target,
@@ -660,13 +527,13 @@ static int do_symlink(struct sb_fs *fs, fuse_req_t req, const char *target,
 		return -ENAMETOOLONG;
 	rc = sb_names_encrypt_target(fs->st->names, enc, target, len);
 	if (!rc)
-		rc = new_path(fs, parent, name, path, backing);
+		rc = sb_fs_new_path(fs, parent, name, path, backing);
 	if (rc)
 		return rc;
 	if (symlinkat(enc, fs->st->rootfd, path))
 		return -errno;
 	sb_fs_chown_new(fs, req, fs->st->rootfd, path);
-	return make_entry(fs, e, parent, name, path, backing);
+	return sb_fs_make_entry(fs, e, parent, name, path, backing);
 }
 
 static void sb_fs_symlink(fuse_req_t req, const char *target,
@@ -679,7 +546,7 @@ static void sb_fs_symlink(fuse_req_t req, const char *target,
 	pthread_rwlock_rdlock(&fs->nodes.tree);
 	rc = do_symlink(fs, req, target, sb_fs_node(fs, pino), name, &e);
 	pthread_rwlock_unlock(&fs->nodes.tree);
-	reply_entry(req, sb_fs_err(fs, NULL, rc), &e);
+	sb_fs_reply_entry(req, sb_fs_err(fs, NULL, rc), &e);
 }
 
 static int do_link(struct sb_fs *fs, struct sb_node *n,
@@ -691,12 +558,12 @@ static int do_link(struct sb_fs *fs, struct sb_node *n,
 
 	if (rc)
 		return rc;
-	rc = new_path(fs, parent, name, path, backing);
+	rc = sb_fs_new_path(fs, parent, name, path, backing);
 	if (rc)
 		return rc;
 	if (linkat(fs->st->rootfd, old, fs->st->rootfd, path, 0))
 		return -errno;
-	return make_entry(fs, e, parent, name, path, backing);
+	return sb_fs_make_entry(fs, e, parent, name, path, backing);
 }
 
 static void sb_fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t pino,
@@ -709,7 +576,7 @@ static void sb_fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t pino,
 	pthread_rwlock_rdlock(&fs->nodes.tree);
 	rc = do_link(fs, sb_fs_node(fs, ino), sb_fs_node(fs, pino), name, &e);
 	pthread_rwlock_unlock(&fs->nodes.tree);
-	reply_entry(req, sb_fs_err(fs, NULL, rc), &e);
+	sb_fs_reply_entry(req, sb_fs_err(fs, NULL, rc), &e);
 }
 
 static int do_remove(struct sb_fs *fs, struct sb_node *parent,
@@ -778,218 +645,6 @@ static void sb_fs_statfs(fuse_req_t req, fuse_ino_t ino)
 	}
 	sv.f_namemax = SB_NAME_MAX;
 	fuse_reply_statfs(req, &sv);
-}
-
-static void set_open_flags(struct fuse_file_info *fi)
-{
-	/* All changes go through us or come with an invalidation. */
-	fi->keep_cache = 1;
-}
-
-static int do_create(struct sb_fs *fs, fuse_req_t req, struct sb_node *parent,
-		     const char *name, mode_t mode, struct fuse_entry_param *e)
-{
-	char path[PATH_MAX], backing[SB_BNAME_MAX];
-	struct timespec now;
-	struct sb_meta meta;
-	struct sb_ofile *of;
-	struct sb_node *n;
-	int fd, rc = new_path(fs, parent, name, path, backing);
-
-	if (rc)
-		return rc;
-	fd = openat(fs->st->rootfd, path, O_RDWR | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	sb_fs_chown_new(fs, req, fs->st->rootfd, path);
-	clock_gettime(CLOCK_REALTIME, &now);
-	meta.mtime_sec = now.tv_sec;
-	meta.mtime_nsec = (uint32_t)now.tv_nsec;
-	of = malloc(sizeof(*of));
-	rc = of ? sb_ofile_create(of, fs->st, fd, &meta) : -ENOMEM;
-	if (rc) {
-		close(fd);
-		free(of);
-		unlinkat(fs->st->rootfd, path, 0);
-		return rc;
-	}
-	rc = make_entry(fs, e, parent, name, path, backing);
-	if (rc) {
-		sb_ofile_release(of);
-		free(of);
-		unlinkat(fs->st->rootfd, path, 0);
-		return rc;
-	}
-	n = sb_fs_node(fs, e->ino);
-	of_install(fs, n, of);
-	e->attr.st_size = 0;
-	e->attr.st_blocks = 0;
-	return 0;
-}
-
-/* Called with the tree lock held for reading. */
-static int do_open(struct sb_fs *fs, struct sb_node *n,
-		   struct fuse_file_info *fi)
-{
-	struct sb_ofile *of;
-	int rc;
-
-	rc = of_get(fs, n, &of);
-	if (rc)
-		return rc;
-	if (of->rdonly && (fi->flags & O_ACCMODE) != O_RDONLY)
-		rc = -EACCES;
-	if (!rc && (fi->flags & O_TRUNC)) {
-		pthread_mutex_lock(&of->lock);
-		rc = sb_fs_err(fs, n, sb_ofile_truncate(of, 0));
-		pthread_mutex_unlock(&of->lock);
-	}
-	if (rc)
-		of_put(fs, n);
-	return rc;
-}
-
-/* O_CREAT without O_EXCL on a name the kernel believed absent. */
-static int open_existing(struct sb_fs *fs, struct sb_node *parent,
-			 const char *name, struct fuse_entry_param *e,
-			 struct fuse_file_info *fi)
-{
-	char path[PATH_MAX], backing[SB_BNAME_MAX], enc[SB_NAMES_ENC_MAX];
-	struct sb_node *n;
-	int islong, rc;
-
-	rc = sb_fs_child_path(fs, parent, name, path, backing, enc, &islong);
-	if (!rc)
-		rc = make_entry(fs, e, parent, name, path, backing);
-	if (rc)
-		return rc;
-	n = sb_fs_node(fs, e->ino);
-	if (!S_ISREG(e->attr.st_mode))
-		rc = S_ISDIR(e->attr.st_mode) ? -EISDIR : -ELOOP;
-	else
-		rc = do_open(fs, n, fi);
-	if (rc)
-		sb_node_forget(&fs->nodes, n, 1);
-	return rc;
-}
-
-static void sb_fs_create(fuse_req_t req, fuse_ino_t pino, const char *name,
-			 mode_t mode, struct fuse_file_info *fi)
-{
-	struct sb_fs *fs = sb_fs_of(req);
-	struct fuse_entry_param e;
-	int rc;
-
-	pthread_rwlock_rdlock(&fs->nodes.tree);
-	rc = do_create(fs, req, sb_fs_node(fs, pino), name, mode, &e);
-	if (rc == -EEXIST && !(fi->flags & O_EXCL))
-		rc = open_existing(fs, sb_fs_node(fs, pino), name, &e, fi);
-	pthread_rwlock_unlock(&fs->nodes.tree);
-	rc = sb_fs_err(fs, NULL, rc);
-	if (rc) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	fi->fh = e.ino;
-	set_open_flags(fi);
-	if (fuse_reply_create(req, &e, fi))
-		of_put(fs, sb_fs_node(fs, e.ino));
-}
-
-static void sb_fs_open(fuse_req_t req, fuse_ino_t ino,
-		       struct fuse_file_info *fi)
-{
-	struct sb_fs *fs = sb_fs_of(req);
-	struct sb_node *n = sb_fs_node(fs, ino);
-	int rc;
-
-	pthread_rwlock_rdlock(&fs->nodes.tree);
-	rc = do_open(fs, n, fi);
-	pthread_rwlock_unlock(&fs->nodes.tree);
-	if (rc) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	fi->fh = ino;
-	set_open_flags(fi);
-	if (fuse_reply_open(req, fi))
-		of_put(fs, n);
-}
-
-static void sb_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size,
-		       off_t off, struct fuse_file_info *fi)
-{
-	struct sb_fs *fs = sb_fs_of(req);
-	struct sb_node *n = sb_fs_node(fs, ino);
-	struct sb_ofile *of = n->of;
-	const uint8_t *buf = NULL;
-	size_t got;
-	int rc;
-
-	pthread_mutex_lock(&of->lock);
-	rc = sb_ofile_read(of, &buf, &got, size, (uint64_t)off);
-	pthread_mutex_unlock(&of->lock);
-	rc = sb_fs_err(fs, n, rc);
-	if (rc)
-		fuse_reply_err(req, -rc);
-	else
-		fuse_reply_buf(req, (const char *)buf, got);
-}
-
-static void sb_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
-			size_t size, off_t off, struct fuse_file_info *fi)
-{
-	struct sb_fs *fs = sb_fs_of(req);
-	struct sb_node *n = sb_fs_node(fs, ino);
-	struct sb_ofile *of = n->of;
-	int rc;
-
-	pthread_mutex_lock(&of->lock);
-	rc = of->rdonly ? -EBADF : sb_ofile_write(of, buf, size,
-						  (uint64_t)off);
-	pthread_mutex_unlock(&of->lock);
-	rc = sb_fs_err(fs, n, rc);
-	if (rc)
-		fuse_reply_err(req, -rc);
-	else
-		fuse_reply_write(req, size);
-}
-
-static void sb_fs_flush(fuse_req_t req, fuse_ino_t ino,
-			struct fuse_file_info *fi)
-{
-	struct sb_fs *fs = sb_fs_of(req);
-	struct sb_node *n = sb_fs_node(fs, ino);
-	struct sb_ofile *of = n->of;
-	int rc = 0;
-
-	/* The kernel wrote back its dirty pages before this: keep the
-	 * plaintext mtime in the header now. */
-	pthread_mutex_lock(&of->lock);
-	if (of->dirty && !of->rdonly)
-		rc = sb_ofile_refresh_meta(of);
-	pthread_mutex_unlock(&of->lock);
-	fuse_reply_err(req, -sb_fs_err(fs, n, rc));
-}
-
-static void sb_fs_release(fuse_req_t req, fuse_ino_t ino,
-			  struct fuse_file_info *fi)
-{
-	struct sb_fs *fs = sb_fs_of(req);
-
-	of_put(fs, sb_fs_node(fs, ino));
-	fuse_reply_err(req, 0);
-}
-
-static void sb_fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
-			struct fuse_file_info *fi)
-{
-	struct sb_fs *fs = sb_fs_of(req);
-	struct sb_ofile *of = sb_fs_node(fs, ino)->of;
-	int rc = datasync ? fdatasync(of->fd) : fsync(of->fd);
-
-	fuse_reply_err(req, rc ? errno : 0);
 }
 
 static void sb_fs_init(void *data, struct fuse_conn_info *conn)

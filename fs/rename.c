@@ -76,6 +76,21 @@ static int file_exchange(struct sb_fs *fs, struct rside *o, struct rside *t)
 	return 0;
 }
 
+/*
+ * A file about to be renamed over may be opened an instant later through
+ * a name the kernel resolved before the rename (as on a local file
+ * system): keep a handle on it while the kernel knows the node.
+ */
+static void keep_ghost(struct sb_fs *fs, struct sb_node *victim,
+		       const char *path)
+{
+	int fd = openat(fs->st->rootfd, path, O_PATH | O_NOFOLLOW |
+			O_CLOEXEC);
+
+	if (fd >= 0)
+		sb_node_set_ghost(&fs->nodes, victim, fd);
+}
+
 static int file_rename(struct sb_fs *fs, struct rside *o, struct rside *t,
 		       unsigned flags)
 {
@@ -89,6 +104,10 @@ static int file_rename(struct sb_fs *fs, struct rside *o, struct rside *t,
 		return file_exchange(fs, o, t);
 	if (t->islong && (rc = sb_bname_put_sidecar(fs->st, t->path, t->enc)))
 		return rc;
+	victim = t->exists ? sb_node_find(&fs->nodes, t->sb.st_dev,
+					  t->sb.st_ino) : NULL;
+	if (victim && S_ISREG(victim->type))
+		keep_ghost(fs, victim, t->path);
 	if (renameat2(fs->st->rootfd, o->path, fs->st->rootfd, t->path,
 		      flags & RENAME_NOREPLACE)) {
 		rc = -errno;
@@ -98,12 +117,9 @@ static int file_rename(struct sb_fs *fs, struct rside *o, struct rside *t,
 	}
 	if (o->islong)
 		sb_bname_del_sidecar(fs->st, o->path);
-	if (t->exists) {
-		victim = sb_node_find(&fs->nodes, t->sb.st_dev, t->sb.st_ino);
-		if (victim)
-			sb_node_drop_link(&fs->nodes, victim, t->parent,
-					  t->name, strlen(t->name));
-	}
+	if (victim)
+		sb_node_drop_link(&fs->nodes, victim, t->parent, t->name,
+				  strlen(t->name));
 	relink(fs, &o->sb, o, t);
 	return 0;
 }
