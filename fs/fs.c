@@ -80,7 +80,9 @@ int sb_fs_new(struct sb_fs **out, struct sb_store *st, const char *mountpoint,
 	fs->syslog = cfg ? cfg->syslog : 0;
 	fs->uid = geteuid();
 	fs->gid = getegid();
-	snprintf(fuse_opts, sizeof(fuse_opts), "fsname=%s,subtype=sealbox",
+	/* The kernel checks permissions: the daemon may run as root. */
+	snprintf(fuse_opts, sizeof(fuse_opts),
+		 "fsname=%s,subtype=sealbox,default_permissions",
 		 sb_store_root(st));
 	rc = parse_opts(fs, fuse_opts, sizeof(fuse_opts), options);
 	if (!rc && fstat(st->rootfd, &sb))

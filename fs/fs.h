@@ -16,7 +16,9 @@
  * writeback (the kernel's writeback cache: faster small writes, but file
  * mtimes are the kernel's own until a remount shows the backing file's),
  * everything else goes to libfuse (allow_other, default_permissions, ro,
- * ...). fsname is the store root and the type fuse.sealbox.
+ * ...). fsname is the store root, the type fuse.sealbox, and
+ * default_permissions is always on (the kernel checks permissions; the
+ * daemon may run as root).
  */
 
 #include "fs/store.h"

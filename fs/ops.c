@@ -178,11 +178,18 @@ void sb_fs_chown_new(struct sb_fs *fs, fuse_req_t req, int dirfd,
 		     const char *path)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	char dir[PATH_MAX];
+	struct stat sb;
+	gid_t gid = ctx->gid;
 
 	if (ctx->uid == fs->uid && ctx->gid == fs->gid)
 		return;
+	/* In a set-group-ID directory the group is the directory's. */
+	sb_path_dirname(dir, sizeof(dir), path);
+	if (!fstatat(dirfd, dir, &sb, 0) && (sb.st_mode & S_ISGID))
+		gid = (gid_t)-1;
 	/* A daemon that is not root cannot give files away: keep its own. */
-	if (fchownat(dirfd, path, ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW) &&
+	if (fchownat(dirfd, path, ctx->uid, gid, AT_SYMLINK_NOFOLLOW) &&
 	    fs->uid == 0)
 		sb_fs_log(fs, "cannot give a new file to uid %u: %s",
 			  (unsigned)ctx->uid, strerror(errno));
