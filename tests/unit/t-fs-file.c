@@ -1,0 +1,188 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/crypto.h"
+#include "crypto/err.h"
+#include "crypto/secrets.h"
+#include "fs/backing.h"
+#include "fs/file.h"
+
+/*
+ * Block I/O of an open content file (fs/file.c), against a plain buffer:
+ * writes at any offset (partial blocks, across blocks, past the end with
+ * a zero-filled gap), appends, truncates both ways, reads, and damage.
+ */
+
+#define MAXSZ (200 * 1024)
+
+struct fix {
+	char root[64];
+	struct sb_store *st;
+	struct sb_ofile of;
+	uint8_t *mirror;
+	uint64_t size;
+};
+
+static int setup(void **state)
+{
+	uint8_t buf[37 + 32] = { 1, 0, 0, 0, 1 };
+	struct fix *f = calloc(1, sizeof(*f));
+	struct sb_secrets *s = NULL;
+	struct sb_meta meta = { 1, 2 };
+	char path[128];
+	int fd;
+
+	memset(buf + 5, 0x11, 32);
+	memset(buf + 37, 0x22, 32);
+	snprintf(f->root, sizeof(f->root), "/tmp/t-fs-file.XXXXXX");
+	assert_non_null(mkdtemp(f->root));
+	assert_int_equal(sb_secrets_parse(&s, buf, sizeof(buf)), 0);
+	assert_int_equal(sb_store_open(&f->st, f->root, s), 0);
+	sb_secrets_free(s);
+	snprintf(path, sizeof(path), "%s/file", f->root);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(sb_ofile_create(&f->of, f->st, fd, &meta), 0);
+	f->mirror = calloc(1, MAXSZ);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	char cmd[128];
+
+	sb_ofile_release(&f->of);
+	sb_store_free(f->st);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->root);
+	free(f->mirror);
+	free(f);
+	return system(cmd) ? -1 : 0;
+}
+
+/* The whole file reads back as the mirror, and its backing size fits. */
+static void check(struct fix *f)
+{
+	const uint8_t *p;
+	uint64_t off = 0, plain, bad;
+	struct stat sb;
+	size_t n;
+
+	assert_int_equal(f->of.size, f->size);
+	while (off < f->size) {
+		assert_int_equal(sb_ofile_read(&f->of, &p, &n, 65536, off), 0);
+		assert_true(n > 0);
+		assert_memory_equal(p, f->mirror + off, n);
+		off += n;
+	}
+	assert_int_equal(sb_ofile_read(&f->of, &p, &n, 10, f->size), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(fstat(f->of.fd, &sb), 0);
+	assert_int_equal(sb_content_plain_size(&plain, (uint64_t)sb.st_size),
+			 0);
+	assert_int_equal(plain, f->size);
+	assert_int_equal(sb_ofile_verify(&f->of, &bad), 0);
+}
+
+static void put(struct fix *f, uint64_t off, size_t len, uint8_t seed)
+{
+	uint8_t *data = malloc(len);
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		data[i] = (uint8_t)(seed + i * 13);
+	assert_int_equal(sb_ofile_write(&f->of, data, len, off), 0);
+	memcpy(f->mirror + off, data, len);
+	if (off + len > f->size)
+		f->size = off + len;
+	free(data);
+	check(f);
+}
+
+static void cut(struct fix *f, uint64_t size)
+{
+	assert_int_equal(sb_ofile_truncate(&f->of, size), 0);
+	if (size < f->size)
+		memset(f->mirror + size, 0, f->size - size);
+	f->size = size;
+	check(f);
+}
+
+static void test_writes(void **state)
+{
+	struct fix *f = *state;
+
+	check(f);
+	put(f, 0, 10, 1);		/* inside the empty last block */
+	put(f, 10, 4086, 2);		/* fills block 0 exactly */
+	put(f, 4096, 1, 3);		/* append: block 0 stops being last */
+	put(f, 100, 9000, 4);		/* across blocks, growing */
+	put(f, 50000, 123, 5);		/* past the end: a gap of zeros */
+	put(f, 4095, 2, 6);		/* across a block boundary in place */
+	put(f, 20000, 70000, 7);	/* 17 blocks, one pwrite */
+	put(f, 0, 150000, 8);		/* over 64 blocks: two pwrites */
+}
+
+static void test_truncate(void **state)
+{
+	struct fix *f = *state;
+
+	put(f, 0, 20000, 9);
+	cut(f, 12288);			/* to a block boundary */
+	cut(f, 5000);			/* into a block */
+	cut(f, 30000);			/* up: zeros */
+	cut(f, 0);
+	cut(f, 4096);
+	put(f, 4096, 10, 10);
+	cut(f, 1);
+}
+
+static void test_damage(void **state)
+{
+	struct fix *f = *state;
+	const uint8_t *p;
+	uint64_t bad = 0;
+	uint8_t c;
+	size_t n;
+	off_t off;
+
+	put(f, 0, 3 * 4096 + 10, 11);
+	off = (off_t)sb_content_block_offset(1) + 100;
+	assert_int_equal(pread(f->of.fd, &c, 1, off), 1);
+	c ^= 1;
+	assert_int_equal(pwrite(f->of.fd, &c, 1, off), 1);
+	assert_int_equal(sb_ofile_verify(&f->of, &bad), SB_EAUTH);
+	assert_int_equal(bad, 1);
+	assert_int_equal(sb_ofile_read(&f->of, &p, &n, 100, 4096 + 5),
+			 SB_EAUTH);
+	assert_int_equal(sb_ofile_read(&f->of, &p, &n, 100, 0), 0);
+	assert_memory_equal(p, f->mirror, 100);
+	assert_int_equal(sb_ofile_read(&f->of, &p, &n, 100, 8192), 0);
+	assert_memory_equal(p, f->mirror + 8192, 100);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncate, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_damage, setup, teardown),
+	};
+
+	if (sb_crypto_init(0))
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
