@@ -136,6 +136,18 @@ static int check_signers(const struct sb_vault *v, const uint8_t *as,
 	return rc;
 }
 
+static int check_wraps(const struct sb_vault *v, struct sb_repo *repo)
+{
+	char rel[PATH_MAX];
+	int rc;
+
+	snprintf(rel, sizeof(rel), ".sealbox/keys/%s.wrap", v->info.name);
+	if ((rc = check_committed(v, repo, rel, NULL, NULL)))
+		return rc;
+	return check_committed(v, repo, ".sealbox/keys/recovery.wrap", NULL,
+			       NULL);
+}
+
 static int check_metadata(struct sb_vault *v)
 {
 	struct sb_repo *repo = NULL;
@@ -156,7 +168,7 @@ static int check_metadata(struct sb_vault *v)
 				sb_err_msg(rc));
 		goto out;
 	}
-	if (!(rc = check_signers(v, as, alen)))
+	if (!(rc = check_signers(v, as, alen)) && !(rc = check_wraps(v, repo)))
 		rc = verify_head(v, repo);
 out:
 	free(pol);
@@ -209,8 +221,8 @@ int sb_vault_open(struct sb_vault **out, const char *path)
 
 	if (rc)
 		return rc;
-	if ((rc = check_version(v)) || (rc = check_metadata(v)) ||
-	    (rc = read_keyinfo(v))) {
+	if ((rc = check_version(v)) || (rc = read_keyinfo(v)) ||
+	    (rc = check_metadata(v))) {
 		sb_vault_free(v);
 		return rc;
 	}

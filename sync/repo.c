@@ -86,9 +86,10 @@ int sb_repo_path_ignored(const char *store_path)
 	       !strncmp(store_path, ".git/", 5);
 }
 
-static int fanned(const char *name)
+/* Encrypted store entries fan out; ".sealbox/" and markers do not. */
+static int fanned(const char *rel, const char *name)
 {
-	return name[0] != '.' && name[0] && name[1];
+	return rel[0] != '.' && name[0] != '.' && name[0] && name[1];
 }
 
 void sb_repo_tree_path(char *out, const char *store_path)
@@ -99,7 +100,7 @@ void sb_repo_tree_path(char *out, const char *store_path)
 	while (*p) {
 		size_t n = strcspn(p, "/");
 
-		if (fanned(p)) {
+		if (fanned(store_path, p)) {
 			out[o++] = p[0];
 			out[o++] = '/';
 			out[o++] = p[1];
@@ -233,7 +234,7 @@ static int add_entry(git_repository *g, git_treebuilder *tb,
 		return rc > 0 ? 0 : rc;
 	if (mode == GIT_FILEMODE_TREE && git_oid_is_zero(&oid))
 		return 0;	/* nothing committable inside */
-	if (fanned(name))
+	if (fanned(rel, name))
 		return fan_insert(g, fans, nfans, name, &oid, mode);
 	if (git_treebuilder_insert(NULL, tb, name, &oid, mode))
 		return git_fail("cannot add a tree entry");

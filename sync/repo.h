@@ -9,7 +9,8 @@
  * that every encrypted entry E (not starting with ".") sits under two
  * fan-out levels named by its first two characters: "E[0]/E[1]/E". A
  * commit in a 100k-message folder then rewrites three small trees, not
- * one tree of 100k entries. Entries starting with "." (".sealbox",
+ * one tree of 100k entries. Entries starting with "." and everything
+ * below them (".sealbox/policy",
  * ".sbdir") are not fanned out.
  *
  * Commits are signed with SSHSIG through a callback (sync/ does not hold

@@ -3,7 +3,7 @@
 # bad input (wrong passphrase, damaged files, unknown versions), and no
 # secret written unencrypted.
 . "$SB_SRC/tests/lib.sh"
-plan 29
+plan 30
 
 V=$T/v
 P=$(sb_passfile)
@@ -12,7 +12,7 @@ ok "init creates a vault" \
 	"$SEALBOX" init --device laptop --passphrase-file "$P" \
 	--recovery-file "$T/rec" "$V"
 is "recovery file is 0600" "$(stat -c %a "$T/rec")" 600
-ok "recovery key has the SBXR1 form" grep -Eq '^SBXR1-([A-Z2-7]{5}-){10}[A-Z2-7]$' "$T/rec"
+ok "recovery key has the SBXR1 form" grep -Eq '^SBXR1-([A-Z2-7]{5}-){11}[A-Z2-7]$' "$T/rec"
 is "key file is 0600" "$(stat -c %a "$V/.git/sealbox/device.key")" 600
 is "local state dir is 0700" "$(stat -c %a "$V/.git/sealbox")" 700
 is "git log shows one commit" "$(git -C "$V" rev-list --count HEAD)" 1
