@@ -101,6 +101,8 @@ static int pidfile_path(char *buf, size_t size, const char *vault)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+static int running(pid_t pid);
+
 /* The pid of the daemon serving vault, or 0. */
 static pid_t pidfile_read(const char *vault)
 {
@@ -116,7 +118,7 @@ static pid_t pidfile_read(const char *vault)
 	if (fscanf(f, "%ld", &pid) != 1)
 		pid = 0;
 	fclose(f);
-	return pid > 0 && !kill((pid_t)pid, 0) ? (pid_t)pid : 0;
+	return pid > 0 && running((pid_t)pid) ? (pid_t)pid : 0;
 }
 
 static int pidfile_write(const char *vault, const char *mnt)

@@ -15,13 +15,8 @@ echo "still fine" >"$M/ok/b"
 ln -s ../ok/b "$M/dmg/link"
 sb_umount "$M"
 
-# The backing directory of dmg/ is the one new encrypted folder holding
-# exactly one encrypted regular file besides its marker.
-backing=
-for d in "$V"/*/; do
-	n=$(find "$d" -maxdepth 1 -type f ! -name '.*' | wc -l)
-	[ "$n" = 1 ] && backing=$(find "$d" -maxdepth 1 -type f ! -name '.*')
-done
+# dmg/a is the one backing file of its size (20000 bytes in 5 blocks).
+backing=$(find "$V" -path "$V/.git" -prune -o -type f -size +20000c -print)
 ok "found the backing file of dmg/a" test -n "$backing"
 cp "$backing" "$T/a.backing"
 
