@@ -275,6 +275,45 @@ static void test_malformed(void **state)
 	/* "/new/1" is an absolute path with an empty folder before it */
 }
 
+/* Random paths from an alphabet that makes near-misses likely, and every
+ * prefix of a real one: 0 or SB_EFORMAT, never a crash. */
+static void test_random_paths(void **state)
+{
+	static const char alpha[] = "/:2,newcurtmpSFa.\xff";
+	const char *real = "m/.Archive/cur/1700.M1P2.host:2,FRS";
+	char s[3][64];
+	const char *v[3] = { s[0], s[1], s[2] };
+	uint64_t r = 0x2545f4914f6cdd1dull;
+	struct sb_maildir_ops *ops;
+	size_t i, k, j, n;
+	int rc;
+
+	for (n = 0; n <= strlen(real); n++) {
+		memcpy(s[0], real, n);
+		s[0][n] = '\0';
+		rc = sb_maildir_merge(&ops, v, 1, v, 1, v, 1);
+		assert_true(rc == 0 || rc == SB_EFORMAT);
+		if (!rc)
+			sb_maildir_ops_free(ops);
+	}
+	for (i = 0; i < 20000; i++) {
+		for (k = 0; k < 3; k++) {
+			r ^= r << 13;
+			r ^= r >> 7;
+			r ^= r << 17;
+			n = r % 24;
+			for (j = 0; j < n; j++)
+				s[k][j] = alpha[(r >> (j % 48)) %
+						(sizeof(alpha) - 1)];
+			s[k][n] = '\0';
+		}
+		rc = sb_maildir_merge(&ops, v, 1 + i % 3, v + 1, 2, v + 2, 1);
+		assert_true(rc == 0 || rc == SB_EFORMAT);
+		if (!rc)
+			sb_maildir_ops_free(ops);
+	}
+}
+
 /* Random: a model of each message on each side. */
 #define NMSG 300
 #define NFOLD 4
@@ -455,6 +494,7 @@ int main(void)
 		cmocka_unit_test(test_duplicates_by_path),
 		cmocka_unit_test(test_root_folder_and_odd_names),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_random_paths),
 		cmocka_unit_test(test_random),
 	};
 
