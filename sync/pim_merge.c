@@ -48,7 +48,6 @@ struct ctx {
 	struct buf out;
 	struct sb_pim_conflict *cf;
 	size_t ncf, capcf;
-	int rc;
 };
 
 static void *a_alloc(struct arena *ar, size_t n)
@@ -433,6 +432,16 @@ static int add_child(struct parser *p, struct comp *c, int depth)
 	return comp_push(p->ar, c, E_OPAQUE, key, text, NULL);
 }
 
+/* Component names as property names: keys built from them stay apart. */
+static int valid_name(const char *s)
+{
+	size_t i;
+
+	for (i = 0; is_name_char(s[i]); i++)
+		;
+	return i && !s[i];
+}
+
 static int parse_comp(struct parser *p, int depth, struct comp **out)
 {
 	struct comp *c;
@@ -446,8 +455,8 @@ static int parse_comp(struct parser *p, int depth, struct comp **out)
 		return -ENOMEM;
 	line = p->l[p->i];
 	if (split_line(line, &nlen, &voff) || !name_is(line, nlen, "BEGIN") ||
-	    !line[voff])
-		return perr(p, "expected BEGIN");
+	    !valid_name(line + voff))
+		return perr(p, "expected BEGIN:<name>");
 	c->name = upper_key(p->ar, line + voff, strlen(line + voff),
 			    strlen(line + voff) + 1);
 	if (!c->name)
@@ -927,7 +936,7 @@ int sb_pim_merge(struct sb_pim_merged **out, const char *base, size_t blen,
 		 size_t tlen)
 {
 	struct arena ar = { 0 };
-	struct ctx x = { &ar, { 0 }, NULL, 0, 0, 0 };
+	struct ctx x = { &ar, { 0 }, NULL, 0, 0 };
 	struct sb_pim_merged *m = NULL;
 	const struct comp *c[3] = { NULL, NULL, NULL };
 	int rc;

@@ -12,7 +12,8 @@
  * vCard group), parameter values may be quoted. Each text must hold
  * exactly one outermost BEGIN/END component, the same one in the three
  * texts. SB_EFORMAT, so that the caller keeps both files, for: no
- * BEGIN/END, unbalanced or mismatched BEGIN/END, lines after the END, a
+ * BEGIN/END, a component name other than letters, digits, "-" and ".",
+ * unbalanced or mismatched BEGIN/END, lines after the END, a
  * line without ":", an empty name, a continuation with nothing to
  * continue, NUL or other control bytes (tab and CRLF excepted), invalid
  * UTF-8, a physical line over SB_PIM_LINE_MAX octets, a text over
