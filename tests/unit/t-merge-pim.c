@@ -270,6 +270,150 @@ static void test_folding(void **state)
 	sb_pim_merged_free(m);
 }
 
+/* Seeded random vCards: eight single-valued properties and a set of
+ * EMAILs changed at random on both sides; the exact expected text and
+ * conflicts follow the rules from a model. */
+#define NP 8
+#define NE 6
+
+struct card {
+	int val[NP];		/* -1: absent */
+	unsigned emails;	/* bit i: EMAIL:e<i> */
+	int rev;
+};
+
+static uint64_t prng;
+
+static unsigned prnd(unsigned n)
+{
+	prng ^= prng << 13;
+	prng ^= prng >> 7;
+	prng ^= prng << 17;
+	return (unsigned)(prng % n);
+}
+
+static void card_text(char *out, size_t cap, const struct card *c)
+{
+	size_t o = 0;
+	int k;
+
+	o += (size_t)snprintf(out + o, cap - o,
+			      "BEGIN:VCARD\nVERSION:4.0\nUID:u\n");
+	for (k = 0; k < NP; k++)
+		if (c->val[k] >= 0)
+			o += (size_t)snprintf(out + o, cap - o, "X-P%d:v%d\n",
+					      k, c->val[k]);
+	for (k = 0; k < NE; k++)
+		if (c->emails & (1u << k))
+			o += (size_t)snprintf(out + o, cap - o, "EMAIL:e%d\n",
+					      k);
+	snprintf(out + o, cap - o, "REV:%d\nEND:VCARD\n", c->rev);
+}
+
+static void card_mutate(struct card *c)
+{
+	int k = (int)prnd(NP + 1);
+
+	if (k == NP)
+		c->emails ^= 1u << prnd(NE);
+	else
+		c->val[k] = prnd(3) ? (int)prnd(4) : -1;
+}
+
+static size_t emails_text(char *out, size_t cap, unsigned set)
+{
+	size_t o = 0;
+	int k;
+
+	for (k = 0; k < NE; k++)
+		if (set & (1u << k))
+			o += (size_t)snprintf(out + o, cap - o, "EMAIL:e%d\n",
+					      k);
+	return o;
+}
+
+/* The expected merge; returns the number of conflict records. */
+static size_t card_expect(char *out, size_t cap, const struct card *b,
+			  const struct card *o, const struct card *t)
+{
+	int r[NP], k, later_o = o->rev > t->rev;
+	unsigned eo = o->emails ^ b->emails, keep_b, add;
+	size_t off = 0, ncf = 0;
+
+	for (k = 0; k < NP; k++) {
+		if (o->val[k] == b->val[k])
+			r[k] = t->val[k];
+		else if (t->val[k] == b->val[k] || o->val[k] == t->val[k])
+			r[k] = o->val[k];
+		else {
+			r[k] = later_o ? o->val[k] : t->val[k];
+			ncf += (later_o ? t->val[k] : o->val[k]) >= 0;
+		}
+	}
+	keep_b = b->emails & o->emails & t->emails;
+	add = ((o->emails & eo) | (t->emails & ~eo)) & ~b->emails;
+	off += (size_t)snprintf(out + off, cap - off,
+				"BEGIN:VCARD\nVERSION:4.0\nUID:u\n");
+	for (k = 0; k < NP; k++)
+		if (b->val[k] >= 0 && r[k] >= 0)
+			off += (size_t)snprintf(out + off, cap - off,
+						"X-P%d:v%d\n", k, r[k]);
+	if (b->emails) {
+		off += emails_text(out + off, cap - off, keep_b);
+		off += emails_text(out + off, cap - off, add);
+	}
+	off += (size_t)snprintf(out + off, cap - off, "REV:%d\n",
+				o->rev > t->rev ? o->rev : t->rev);
+	if (!b->emails)
+		off += emails_text(out + off, cap - off, add);
+	for (k = 0; k < NP; k++)
+		if (b->val[k] < 0 && r[k] >= 0)
+			off += (size_t)snprintf(out + off, cap - off,
+						"X-P%d:v%d\n", k, r[k]);
+	snprintf(out + off, cap - off, "END:VCARD\n");
+	return ncf;
+}
+
+static void test_random_cards(void **state)
+{
+	char tb[1024], to[1024], tt[1024], want[1024];
+	struct card b, o, t;
+	struct sb_pim_merged *m;
+	unsigned seed, i;
+	int k;
+
+	for (seed = 1; seed <= 2000; seed++) {
+		prng = 0x9e3779b97f4a7c15ull * seed;
+		for (k = 0; k < NP; k++)
+			b.val[k] = prnd(2) ? (int)prnd(4) : -1;
+		b.emails = prnd(1u << NE);
+		b.rev = 1000;
+		o = b;
+		t = b;
+		for (i = prnd(4); i > 0; i--)
+			card_mutate(&o);
+		for (i = prnd(4); i > 0; i--)
+			card_mutate(&t);
+		o.rev = 2000 + (int)prnd(500);
+		t.rev = 2500 + (int)prnd(500);
+		if (prnd(2)) {
+			struct card x = o;
+
+			o = t;
+			t = x;
+		}
+		card_text(tb, sizeof(tb), &b);
+		card_text(to, sizeof(to), &o);
+		card_text(tt, sizeof(tt), &t);
+		k = (int)card_expect(want, sizeof(want), &b, &o, &t);
+		m = merge2(tb, to, tt, want);
+		if ((int)m->nconflicts != k)
+			fail_msg("seed %u: %zu conflicts, want %d", seed,
+				 m->nconflicts, k);
+		sb_pim_merged_free(m);
+	}
+}
+
 static const char *const bad[] = {
 	"",
 	"\n\n",
@@ -423,6 +567,7 @@ int main(void)
 		cmocka_unit_test(test_ical_instances),
 		cmocka_unit_test(test_ical_alarms_and_bookkeeping),
 		cmocka_unit_test(test_no_base),
+		cmocka_unit_test(test_random_cards),
 		cmocka_unit_test(test_folding),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_limits),
