@@ -35,6 +35,7 @@ struct comp {
 	char *ts;		/* digits of REV / LAST-MODIFIED / DTSTAMP */
 	struct ent *e;
 	size_t n, cap;
+	const struct ent **idx;	/* e by (key, position), for lookups */
 };
 
 struct buf {
@@ -346,6 +347,32 @@ static int ts_cmp(const char *a, const char *b)
 	return strcmp(a, b);
 }
 
+static int ent_qcmp(const void *x, const void *y)
+{
+	const struct ent *a = *(const struct ent *const *)x;
+	const struct ent *b = *(const struct ent *const *)y;
+	int c = strcmp(a->key, b->key);
+
+	return c ? c : (a > b) - (a < b);
+}
+
+static int comp_index(struct arena *ar, struct comp *c)
+{
+	size_t i;
+
+	if (!(c->idx = a_alloc(ar, c->n * sizeof(*c->idx))))
+		return -ENOMEM;
+	for (i = 0; i < c->n; i++)
+		c->idx[i] = &c->e[i];
+	qsort(c->idx, c->n, sizeof(*c->idx), ent_qcmp);
+	for (i = 1; i < c->n; i++)
+		if (c->idx[i]->kind == E_CHILD &&
+		    !strcmp(c->idx[i]->key, c->idx[i - 1]->key))
+			return sb_err_set(SB_EFORMAT, "two instances with one "
+					  "identity: %s", c->idx[i]->key + 6);
+	return 0;
+}
+
 /* Timestamp, label and identity, once the component is complete. */
 static int comp_finish(struct arena *ar, struct comp *c, int nested,
 		       char **key)
@@ -355,8 +382,10 @@ static int comp_finish(struct arena *ar, struct comp *c, int nested,
 	struct buf b = { 0 };
 	const char *v;
 	size_t i;
-	int found = 0;
+	int found = 0, rc;
 
+	if ((rc = comp_index(ar, c)))
+		return rc;
 	c->ts = "";
 	for (i = 0; i < 3 && !found; i++)
 		if ((v = comp_get(c, tss[i])) && !(c->ts = digits(ar, v)))
@@ -417,15 +446,8 @@ static int add_child(struct parser *p, struct comp *c, int depth)
 		return rc;
 	if ((rc = comp_finish(p->ar, k, 1, &key)) < 0)
 		return rc;
-	if (rc) {
-		size_t i;
-
-		for (i = 0; i < c->n; i++)
-			if (c->e[i].kind == E_CHILD && !strcmp(c->e[i].key, key))
-				return perr(p, "two instances with one "
-					    "identity");
+	if (rc)
 		return comp_push(p->ar, c, E_CHILD, key, "", k);
-	}
 	ser(&b, k);
 	text = b.oom ? NULL : a_strndup(p->ar, b.p, b.len);
 	free(b.p);
@@ -526,7 +548,7 @@ static const char *const multi[] = {
 
 static const char empty_name[] = "";
 static const struct comp empty = { (char *)empty_name, (char *)empty_name,
-				   (char *)empty_name, NULL, 0, 0 };
+				   (char *)empty_name, NULL, 0, 0, NULL };
 
 /* The key's name part: up to ";" (the key is upper case). */
 static int key_name_is(const char *key, const char *name)
@@ -536,31 +558,47 @@ static int key_name_is(const char *key, const char *name)
 	return strlen(name) == n && !memcmp(key, name, n);
 }
 
+/* The entries with this key, in position order: (*first)[0..n). */
+static size_t key_run(const struct comp *c, const char *key,
+		      const struct ent *const **first)
+{
+	size_t lo = 0, hi = c->n, n = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(c->idx[mid]->key, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo + n < c->n && !strcmp(c->idx[lo + n]->key, key))
+		n++;
+	*first = n ? c->idx + lo : NULL;
+	return n;
+}
+
 static size_t count_key(const struct comp *c, const char *key)
 {
-	size_t i, n = 0;
+	const struct ent *const *r;
 
-	for (i = 0; i < c->n; i++)
-		n += !strcmp(c->e[i].key, key);
-	return n;
+	return key_run(c, key, &r);
 }
 
 static const struct ent *find_key(const struct comp *c, const char *key)
 {
-	size_t i;
+	const struct ent *const *r;
 
-	for (i = 0; i < c->n; i++)
-		if (!strcmp(c->e[i].key, key))
-			return &c->e[i];
-	return NULL;
+	return key_run(c, key, &r) ? r[0] : NULL;
 }
 
 static int has_text(const struct comp *c, const char *key, const char *text)
 {
-	size_t i;
+	const struct ent *const *r;
+	size_t i, n = key_run(c, key, &r);
 
-	for (i = 0; i < c->n; i++)
-		if (!strcmp(c->e[i].key, key) && !strcmp(c->e[i].text, text))
+	for (i = 0; i < n; i++)
+		if (!strcmp(r[i]->text, text))
 			return 1;
 	return 0;
 }
@@ -630,25 +668,26 @@ static void merge_set(struct ctx *x, const struct comp *b,
 		      const struct comp *o, const struct comp *t,
 		      const char *key)
 {
+	const struct ent *const *r;
 	const char **add;
-	size_t i, n = 0;
+	size_t i, n = 0, nr = key_run(b, key, &r);
 	const struct comp *sides[2] = { o, t };
 	int s;
 
-	for (i = 0; i < b->n; i++)
-		if (!strcmp(b->e[i].key, key) && has_text(o, key, b->e[i].text)
-		    && has_text(t, key, b->e[i].text))
-			emit_text(&x->out, b->e[i].text);
-	add = calloc(o->n + t->n + 1, sizeof(*add));
+	for (i = 0; i < nr; i++)
+		if (has_text(o, key, r[i]->text) && has_text(t, key, r[i]->text))
+			emit_text(&x->out, r[i]->text);
+	add = calloc(count_key(o, key) + count_key(t, key) + 1, sizeof(*add));
 	if (!add) {
 		x->out.oom = 1;
 		return;
 	}
-	for (s = 0; s < 2; s++)
-		for (i = 0; i < sides[s]->n; i++)
-			if (!strcmp(sides[s]->e[i].key, key) &&
-			    !has_text(b, key, sides[s]->e[i].text))
-				add[n++] = sides[s]->e[i].text;
+	for (s = 0; s < 2; s++) {
+		nr = key_run(sides[s], key, &r);
+		for (i = 0; i < nr; i++)
+			if (!has_text(b, key, r[i]->text))
+				add[n++] = r[i]->text;
+	}
 	qsort(add, n, sizeof(*add), text_cmp);
 	for (i = 0; i < n; i++)
 		if (!i || strcmp(add[i], add[i - 1]))
@@ -819,6 +858,16 @@ static int okey_cmp(const void *x, const void *y)
 	return strcmp(a->key, b->key);
 }
 
+static int okey_key_cmp(const void *x, const void *y)
+{
+	const struct okey *a = x, *b = y;
+	int c = strcmp(a->key, b->key);
+
+	if (c)
+		return c;
+	return (a->bidx > b->bidx) - (a->bidx < b->bidx);
+}
+
 /* The distinct keys of the three versions, in output order. */
 static struct okey *order_keys(const struct comp *b, const struct comp *o,
 			       const struct comp *t, size_t *n)
@@ -830,22 +879,26 @@ static struct okey *order_keys(const struct comp *b, const struct comp *o,
 
 	for (s = 0; k && s < 3; s++)
 		for (i = 0; i < v[s]->n; i++) {
-			const struct ent *e = &v[s]->e[i];
+			const struct ent *e = v[s]->idx[i];
 
-			for (j = 0; j < m && strcmp(k[j].key, e->key); j++)
-				;
-			if (j < m)
+			if (i && !strcmp(v[s]->idx[i - 1]->key, e->key))
 				continue;
 			k[m].key = e->key;
 			k[m].kind = e->kind;
 			k[m].cls = e->kind != E_PROP ? 2 :
 				   key_name_is(e->key, "VERSION") ? 0 : 1;
-			k[m].bidx = s ? SIZE_MAX : i;
+			k[m].bidx = s ? SIZE_MAX : (size_t)(e - b->e);
 			m++;
 		}
-	if (k)
-		qsort(k, m, sizeof(*k), okey_cmp);
-	*n = m;
+	if (!k)
+		return NULL;
+	/* one okey per key, base's (the smallest bidx) if it has one */
+	qsort(k, m, sizeof(*k), okey_key_cmp);
+	for (i = j = 0; i < m; i++)
+		if (!j || strcmp(k[j - 1].key, k[i].key))
+			k[j++] = k[i];
+	qsort(k, j, sizeof(*k), okey_cmp);
+	*n = j;
 	return k;
 }
 
