@@ -968,16 +968,18 @@ static int parse_three(struct arena *ar, const char *base, size_t blen,
 		       const char *ours, size_t olen, const char *theirs,
 		       size_t tlen, const struct comp **c)
 {
-	struct comp *cb = NULL, *co, *ct;
+	struct comp *cb = NULL, *co, *ct, *other;
 	int rc;
 
 	if ((base && (rc = parse(ar, "base", base, blen, &cb))) ||
 	    (rc = parse(ar, "ours", ours, olen, &co)) ||
 	    (rc = parse(ar, "theirs", theirs, tlen, &ct)))
 		return rc;
-	if (strcmp(co->name, ct->name) || (cb && strcmp(cb->name, co->name)))
-		return sb_err_set(SB_EFORMAT, "not the same kind of item: "
-				  "%s, %s", co->name, ct->name);
+	/* the label holds the name and the UID: another UID, another item */
+	other = cb && strcmp(cb->label, co->label) ? cb : ct;
+	if (strcmp(co->label, other->label))
+		return sb_err_set(SB_EFORMAT, "not the same item: %s, %s",
+				  other->label, co->label);
 	c[0] = cb ? cb : &empty;
 	c[1] = co;
 	c[2] = ct;

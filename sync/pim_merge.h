@@ -11,7 +11,9 @@
  * name *(";" param) ":" value, the name letters, digits, "-" and "." (a
  * vCard group), parameter values may be quoted. Each text must hold
  * exactly one outermost BEGIN/END component, the same one in the three
- * texts. SB_EFORMAT, so that the caller keeps both files, for: no
+ * texts (same name, same UID, RECURRENCE-ID and TZID properties if any:
+ * a vCard with another UID is another contact). SB_EFORMAT, so that the
+ * caller keeps both files, for: a different item, no
  * BEGIN/END, a component name other than letters, digits, "-" and ".",
  * unbalanced or mismatched BEGIN/END, lines after the END, a
  * line without ":", an empty name, a continuation with nothing to

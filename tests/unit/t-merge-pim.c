@@ -461,6 +461,19 @@ static void test_malformed(void **state)
 				 SB_EFORMAT);
 		assert_null(m);
 	}
+	/* another contact (UID), in ours, theirs or base */
+	{
+		const char *other = "BEGIN:VCARD\nUID:u2\nEND:VCARD\n";
+
+		assert_int_equal(sb_pim_merge(&m, good, strlen(good), good,
+					      strlen(good), other,
+					      strlen(other)), SB_EFORMAT);
+		assert_int_equal(sb_pim_merge(&m, other, strlen(other), good,
+					      strlen(good), good,
+					      strlen(good)), SB_EFORMAT);
+		assert_string_equal(sb_err_msg(SB_EFORMAT), "not the same item:"
+				    " VCARD UID=u2, VCARD UID=u1");
+	}
 	/* a VCARD against a VCALENDAR */
 	assert_int_equal(sb_pim_merge(&m, NULL, 0, good, strlen(good),
 				      CAL(""), strlen(CAL(""))), SB_EFORMAT);
