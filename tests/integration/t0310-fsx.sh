@@ -22,19 +22,27 @@ progress=
 [ "$ops" -ge 200000 ] && progress="-p 100000"
 V=$T/v M=$T/mnt N=$T/native
 
+is_fuse() {
+	case $(findmnt -n -o FSTYPE --mountpoint "$1" 2>/dev/null) in
+	fuse*) return 0 ;;
+	esac
+	return 1
+}
+
 # Names, sizes and link counts, then every file's checksum.
 listing() {
 	(cd "$1" && find . -printf '%y %p %s %n\n' | LC_ALL=C sort &&
 		find . -type f -print0 | LC_ALL=C sort -z | xargs -0r md5sum)
 }
 
-if [ "$native" = 1 ]; then plan 3; else plan 4; fi
+if [ "$native" = 1 ]; then plan 3; else plan 5; fi
 if [ "$native" = 1 ]; then
 	diag "SB_NATIVE=1: two plain directories, no mount"
 	mkdir -p "$M"
 else
 	sb_vault v
 	sb_mount "$V" "$M"
+	ok "the mount point is a FUSE mount" is_fuse "$M"
 fi
 mkdir -p "$M/fsx" "$N"
 diag "fsx seed $seed, $ops ops (repeat with FSX_SEED=$seed FSX_OPS=$ops)"
