@@ -46,13 +46,14 @@ else
 fi
 mkdir -p "$M/fsx" "$N"
 diag "fsx seed $seed, $ops ops (repeat with FSX_SEED=$seed FSX_OPS=$ops)"
+# Progress lines ("# fsx: N ops done", long runs only) show while it runs.
 # shellcheck disable=SC2086
-timeout -k 10 "$timeout" "$FSX" -q $progress -n "$ops" -s "$seed" \
-	"$M/fsx" "$N" >"$T/fsx.out" 2>&1
-rc=$?
+{ timeout -k 10 "$timeout" "$FSX" -q $progress -n "$ops" -s "$seed" \
+	"$M/fsx" "$N" 2>&1; echo $? >"$T/fsx.rc"; } |
+	tee "$T/fsx.out" | grep --line-buffered '^# fsx: [0-9]* ops done'
 is "fsx: $ops random operations on the mount match a native directory (seed $seed)" \
-	"$rc" 0
-sed 's/^/# /' "$T/fsx.out"
+	"$(cat "$T/fsx.rc")" 0
+grep -v '^# fsx: [0-9]* ops done' "$T/fsx.out" | sed 's/^/# /'
 
 if [ "$native" != 1 ]; then
 	ok "sealbox umount" sb_umount "$M"
