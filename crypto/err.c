@@ -39,6 +39,8 @@ const char *sb_err_str(int code)
 	case SB_EGIT: return "git error";
 	case SB_ESIG: return "missing or bad signature";
 	case SB_EPOLICY: return "signer not authorized by the vault policy";
+	case SB_EREJECT: return "the remote refused the push";
+	case SB_ENET: return "the remote cannot be reached";
 	}
 	if (code < 0 && code > SB_EBASE)
 		return strerror(-code);

@@ -22,6 +22,8 @@ enum {
 	SB_EGIT = -1006,	/* libgit2 failed */
 	SB_ESIG = -1007,	/* missing or bad signature */
 	SB_EPOLICY = -1008,	/* signer not authorized */
+	SB_EREJECT = -1009,	/* the remote refused a push (not fast-forward) */
+	SB_ENET = -1010,	/* the remote cannot be reached or failed */
 };
 
 #if defined(__GNUC__)

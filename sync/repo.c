@@ -115,6 +115,29 @@ void sb_repo_tree_path(char *out, const char *store_path)
 	out[o] = '\0';
 }
 
+void sb_repo_store_path(char *out, const char *tree_path)
+{
+	const char *p = tree_path;
+	size_t o = 0;
+
+	while (*p) {
+		size_t n = strcspn(p, "/");
+
+		/* a fan-out level is one character, then its second level */
+		if (tree_path[0] != '.' && n == 1 && p[1] == '/' && p[2] &&
+		    p[3] == '/' && p[4] == p[0] && p[5] == p[2]) {
+			p += 4;
+			continue;
+		}
+		memcpy(out + o, p, n);
+		o += n;
+		p += n;
+		if (*p == '/')
+			out[o++] = *p++;
+	}
+	out[o] = '\0';
+}
+
 /*
  * Tree building for commit_all: a directory becomes a tree; fanned
  * entries go into two levels of sub-builders keyed by their first two
@@ -509,4 +532,170 @@ git_repository *sb_repo_git(struct sb_repo *r)
 int sb_repo_git_fail(const char *what)
 {
 	return git_fail(what);
+}
+
+static int oid_parse(git_oid *oid, const char *hex)
+{
+	if (!hex || git_oid_fromstr(oid, hex))
+		return sb_err_set(SB_EFORMAT, "bad object id %s",
+				  hex ? hex : "(null)");
+	return 0;
+}
+
+static int lookup_commit(struct sb_repo *r, git_commit **c, const char *hex)
+{
+	git_oid oid;
+	int rc;
+
+	if ((rc = oid_parse(&oid, hex)))
+		return rc;
+	if (git_commit_lookup(c, r->git, &oid))
+		return git_fail("cannot read a commit");
+	return 0;
+}
+
+static int lookup_tree(struct sb_repo *r, git_tree **t, const char *hex)
+{
+	git_object *obj;
+	git_oid oid;
+	int rc;
+
+	if ((rc = oid_parse(&oid, hex)))
+		return rc;
+	if (git_object_lookup(&obj, r->git, &oid, GIT_OBJECT_ANY))
+		return git_fail("cannot read a tree");
+	if (git_object_peel((git_object **)t, obj, GIT_OBJECT_TREE))
+		rc = git_fail("not a tree or commit");
+	git_object_free(obj);
+	return rc;
+}
+
+int sb_repo_commit_tree(struct sb_repo *r, char oid_hex[SB_OID_HEX],
+			const char *tree_hex, const char *const *parents,
+			size_t nparents, const char *message, const char *name,
+			const char *email, sb_repo_sign_fn sign, void *ctx)
+{
+	git_buf buf = GIT_BUF_INIT;
+	git_commit *pc[8] = { NULL };
+	git_signature *who = NULL;
+	git_tree *tree = NULL;
+	char *armor = NULL;
+	git_oid coid;
+	size_t i;
+	int rc = 0;
+
+	if (nparents > 8)
+		return sb_err_set(-EINVAL, "too many parents");
+	for (i = 0; !rc && i < nparents; i++)
+		rc = lookup_commit(r, &pc[i], parents[i]);
+	if (!rc)
+		rc = lookup_tree(r, &tree, tree_hex);
+	if (!rc && git_signature_now(&who, name, email))
+		rc = git_fail("cannot prepare the commit");
+	if (!rc && git_commit_create_buffer(&buf, r->git, who, who, NULL,
+					    message, tree, nparents,
+					    (const git_commit **)pc))
+		rc = git_fail("cannot create a commit");
+	if (!rc)
+		rc = sign(&armor, buf.ptr, buf.size, ctx);
+	if (!rc) {
+		strip_newline(armor);
+		if (git_commit_create_with_signature(&coid, r->git, buf.ptr,
+						     armor, "gpgsig"))
+			rc = git_fail("cannot write the signed commit");
+		else
+			git_oid_tostr(oid_hex, SB_OID_HEX, &coid);
+	}
+	free(armor);
+	git_buf_dispose(&buf);
+	git_signature_free(who);
+	git_tree_free(tree);
+	for (i = 0; i < nparents; i++)
+		git_commit_free(pc[i]);
+	return rc;
+}
+
+int sb_repo_commit_tree_id(struct sb_repo *r, const char *commit,
+			   char tree[SB_OID_HEX])
+{
+	git_commit *c;
+	int rc = lookup_commit(r, &c, commit);
+
+	if (rc)
+		return rc;
+	git_oid_tostr(tree, SB_OID_HEX, git_commit_tree_id(c));
+	git_commit_free(c);
+	return 0;
+}
+
+int sb_repo_ref(struct sb_repo *r, const char *name, char oid[SB_OID_HEX])
+{
+	git_oid id;
+	int e = git_reference_name_to_id(&id, r->git, name);
+
+	if (e == GIT_ENOTFOUND)
+		return -ENOENT;
+	if (e)
+		return git_fail("cannot read a ref");
+	git_oid_tostr(oid, SB_OID_HEX, &id);
+	return 0;
+}
+
+int sb_repo_set_ref(struct sb_repo *r, const char *name, const char *oid,
+		    const char *old, const char *msg)
+{
+	git_reference *ref = NULL;
+	git_oid id, prev;
+	int e, rc;
+
+	if ((rc = oid_parse(&id, oid)))
+		return rc;
+	if (!old)
+		e = git_reference_create(&ref, r->git, name, &id, 1, msg);
+	else if (!*old)
+		e = git_reference_create(&ref, r->git, name, &id, 0, msg);
+	else if ((rc = oid_parse(&prev, old)))
+		return rc;
+	else
+		e = git_reference_create_matching(&ref, r->git, name, &id, 1,
+						  &prev, msg);
+	git_reference_free(ref);
+	if (e == GIT_EMODIFIED || e == GIT_EEXISTS)
+		return sb_err_set(-EAGAIN, "%s moved meanwhile", name);
+	if (e)
+		return git_fail("cannot move a ref");
+	return 0;
+}
+
+int sb_repo_merge_base(struct sb_repo *r, const char *a, const char *b,
+		       char base[SB_OID_HEX])
+{
+	git_oid ia, ib, out;
+	int e, rc;
+
+	if ((rc = oid_parse(&ia, a)) || (rc = oid_parse(&ib, b)))
+		return rc;
+	e = git_merge_base(&out, r->git, &ia, &ib);
+	if (e == GIT_ENOTFOUND)
+		return -ENOENT;
+	if (e)
+		return git_fail("cannot find the merge base");
+	git_oid_tostr(base, SB_OID_HEX, &out);
+	return 0;
+}
+
+int sb_repo_descends(struct sb_repo *r, const char *commit,
+		     const char *ancestor)
+{
+	git_oid c, a;
+	int e, rc;
+
+	if ((rc = oid_parse(&c, commit)) || (rc = oid_parse(&a, ancestor)))
+		return rc;
+	if (git_oid_equal(&c, &a))
+		return 1;
+	e = git_graph_descendant_of(r->git, &c, &a);
+	if (e < 0)
+		return git_fail("cannot walk the history");
+	return e;
 }

@@ -72,4 +72,40 @@ int sb_repo_remote(struct sb_repo *r, char **url);
 /* HEAD's commit id; -ENOENT when there is no commit. */
 int sb_repo_head(struct sb_repo *r, char oid[SB_OID_HEX]);
 
+/* Maps a tree path back to its store path (drops the fan-out levels). */
+void sb_repo_store_path(char *out, const char *tree_path);
+
+/*
+ * Creates a signed commit of tree (hex id of a tree, or of a commit whose
+ * tree is meant) with the given parents (hex ids, n may be 0), author and
+ * committer name <email>, now. No ref moves. oid receives the commit id.
+ */
+int sb_repo_commit_tree(struct sb_repo *r, char oid[SB_OID_HEX],
+			const char *tree, const char *const *parents,
+			size_t nparents, const char *message, const char *name,
+			const char *email, sb_repo_sign_fn sign, void *ctx);
+
+/* The tree id of a commit. */
+int sb_repo_commit_tree_id(struct sb_repo *r, const char *commit,
+			   char tree[SB_OID_HEX]);
+
+/* Reads a ref ("refs/heads/main", "refs/sealbox/fetched"); -ENOENT. */
+int sb_repo_ref(struct sb_repo *r, const char *name, char oid[SB_OID_HEX]);
+
+/*
+ * Points ref name at oid. old: the value the ref must have now (NULL:
+ * any; "" : it must not exist); a mismatch is -EAGAIN (someone else moved
+ * it). The reflog message is msg.
+ */
+int sb_repo_set_ref(struct sb_repo *r, const char *name, const char *oid,
+		    const char *old, const char *msg);
+
+/* The merge base of two commits into base; -ENOENT when there is none. */
+int sb_repo_merge_base(struct sb_repo *r, const char *a, const char *b,
+		       char base[SB_OID_HEX]);
+
+/* 1 when commit is ancestor or descends from it, 0 when not, or error. */
+int sb_repo_descends(struct sb_repo *r, const char *commit,
+		     const char *ancestor);
+
 #endif
