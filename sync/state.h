@@ -13,7 +13,6 @@
  *   refused <oid> <time> <message>   the last commit refused by
  *                            verification, when and why
  *   pushed <oid>             last commit the remote accepted
- *   merging <ours> <theirs> <merged>  a merge being applied (journal)
  *   applying <from> <to>     a checkout in progress (journal)
  *
  * Unknown keys are kept as they are (newer versions may add some).
