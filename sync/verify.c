@@ -141,52 +141,111 @@ static int check_root(git_repository *g, const git_commit *c,
 			 "an admin device of its own policy");
 }
 
-static int check_against_parent(git_repository *g, const git_commit *c,
-				const git_commit *parent, const uint8_t *signer)
+/* The signer's rank in the policy of a commit's tree (see signer_rank). */
+static int rank_in(git_repository *g, const git_commit *c,
+		   const uint8_t *signer, int *rank)
+{
+	struct sb_policy *p;
+
+	if (commit_policy(g, c, &p))
+		return refuse(git_commit_id(c), SB_EFORMAT,
+			      "its policy is malformed");
+	*rank = signer_rank(p, signer);
+	sb_policy_free(p);
+	return 0;
+}
+
+/*
+ * 1 when parent's .sealbox/ is unchanged since its merge base with kept:
+ * the side whose policy the merge kept has seen every policy change of
+ * parent, so keeping it drops nothing (no revocation can be undone by
+ * merging an older side).
+ */
+static int policy_seen(git_repository *g, const git_commit *parent,
+		       const git_commit *kept)
+{
+	git_commit *base = NULL;
+	git_oid b, pt, bt;
+	int seen = 0;
+
+	if (git_merge_base(&b, g, git_commit_id(parent), git_commit_id(kept)) ||
+	    git_commit_lookup(&base, g, &b))
+		return 0;
+	sealbox_tree(parent, &pt);
+	sealbox_tree(base, &bt);
+	seen = git_oid_equal(&pt, &bt);
+	git_commit_free(base);
+	return seen;
+}
+
+/*
+ * A commit with parents. The parents whose .sealbox/ it keeps unchanged
+ * ("kept") must authorize the signer. A commit that keeps no parent's
+ * .sealbox/ changes the policy: an admin or the recovery key of every
+ * parent must sign it. A merge that keeps one side's .sealbox/ is a policy
+ * change against any other parent that changed .sealbox/ since their
+ * merge base, so an admin of that parent must sign it; otherwise the kept
+ * side already holds every policy change (an enrolment on one side merged
+ * by the new device, say).
+ */
+static int check_parents(git_repository *g, const git_commit *c,
+			 const uint8_t *signer)
 {
 	const git_oid *oid = git_commit_id(c);
-	struct sb_policy *p;
-	git_oid mine, theirs;
-	int rank;
+	git_commit *par[16] = { NULL };
+	const git_commit *kept = NULL;
+	unsigned i, n = git_commit_parentcount(c);
+	git_oid mine, pt;
+	int rc = 0, rank = -1;
 
-	if (commit_policy(g, parent, &p))
-		return refuse(oid, SB_EFORMAT, "its parent's policy is malformed");
-	rank = signer_rank(p, signer);
-	sb_policy_free(p);
-	if (rank < 0)
-		return refuse(oid, SB_EPOLICY, "it is signed by a key the vault "
-			      "policy does not authorize");
+	if (n > 16)
+		return refuse(oid, SB_EFORMAT, "it has too many parents");
 	sealbox_tree(c, &mine);
-	sealbox_tree(parent, &theirs);
-	if (rank == 0 && !git_oid_equal(&mine, &theirs))
-		return refuse(oid, SB_EPOLICY, "it changes .sealbox/ without an "
-			      "admin or recovery-key signature");
-	return 0;
+	for (i = 0; !rc && i < n; i++) {
+		if (git_commit_parent(&par[i], c, i)) {
+			rc = sb_repo_git_fail("cannot read a parent commit");
+			break;
+		}
+		sealbox_tree(par[i], &pt);
+		if (!kept && git_oid_equal(&pt, &mine))
+			kept = par[i];
+	}
+	for (i = 0; !rc && i < n; i++) {
+		if ((rc = rank_in(g, par[i], signer, &rank)))
+			break;
+		sealbox_tree(par[i], &pt);
+		if (git_oid_equal(&pt, &mine) || rank == 1)
+			rc = rank < 0 ? refuse(oid, SB_EPOLICY, "it is signed by "
+					       "a key the vault policy does "
+					       "not authorize") : 0;
+		else if (!kept)
+			rc = refuse(oid, SB_EPOLICY, "it changes .sealbox/ "
+				    "without an admin or recovery-key "
+				    "signature");
+		else if (!policy_seen(g, par[i], kept))
+			rc = refuse(oid, SB_EPOLICY, "its merge drops a policy "
+				    "change of one parent without an admin "
+				    "signature");
+	}
+	for (i = 0; i < n; i++)
+		git_commit_free(par[i]);
+	return rc;
 }
 
 static int check_commit(git_repository *g, const git_oid *oid,
 			const uint8_t *recovery)
 {
 	uint8_t signer[SB_ED25519_LEN];
-	git_commit *c = NULL, *parent;
+	git_commit *c = NULL;
 	struct sb_policy *own;
-	unsigned i, n;
 	int rc;
 
 	if ((rc = commit_signer(g, oid, signer)))
 		return rc;
 	if (git_commit_lookup(&c, g, oid))
 		return sb_repo_git_fail("cannot read a commit");
-	n = git_commit_parentcount(c);
-	rc = n ? 0 : check_root(g, c, signer, recovery);
-	for (i = 0; !rc && i < n; i++) {
-		if (git_commit_parent(&parent, c, i)) {
-			rc = sb_repo_git_fail("cannot read a parent commit");
-			break;
-		}
-		rc = check_against_parent(g, c, parent, signer);
-		git_commit_free(parent);
-	}
+	rc = git_commit_parentcount(c) ? check_parents(g, c, signer)
+				       : check_root(g, c, signer, recovery);
 	if (!rc && commit_policy(g, c, &own))
 		rc = refuse(oid, SB_EFORMAT, "its policy is malformed");
 	else if (!rc)
