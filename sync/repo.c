@@ -699,3 +699,15 @@ int sb_repo_descends(struct sb_repo *r, const char *commit,
 		return git_fail("cannot walk the history");
 	return e;
 }
+
+int sb_repo_config_int(struct sb_repo *r, const char *key, int def)
+{
+	git_config *cfg = NULL;
+	int32_t v;
+
+	if (git_repository_config_snapshot(&cfg, r->git) ||
+	    git_config_get_int32(&v, cfg, key))
+		v = def;
+	git_config_free(cfg);
+	return v;
+}

@@ -108,4 +108,7 @@ int sb_repo_merge_base(struct sb_repo *r, const char *a, const char *b,
 int sb_repo_descends(struct sb_repo *r, const char *commit,
 		     const char *ancestor);
 
+/* An integer from the repository's local config, or def when unset. */
+int sb_repo_config_int(struct sb_repo *r, const char *key, int def);
+
 #endif
