@@ -69,6 +69,10 @@ $(SEALBOX): $(CMD_OBJ) $(LIB)
 $(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIB)
 	$(CC) $(SB_LDFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lcmocka
 
+# The control socket's tests also link cmd/control.o (cmd/ is not in $(LIB)).
+$(B)/tests/unit/t-control-%: $(B)/tests/unit/t-control-%.o $(B)/cmd/control.o $(LIB)
+	$(CC) $(SB_LDFLAGS) $(LDFLAGS) -o $@ $< $(B)/cmd/control.o $(LIB) $(PKG_LIBS) -lcmocka
+
 $(B)/tests/bench/%: $(B)/tests/bench/%.o $(LIB)
 	$(CC) $(SB_LDFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
