@@ -69,7 +69,8 @@ void sb_control_stop(struct sb_control *c);
 
 /*
  * Client side: sends request (one line, without "\n") to the daemon
- * serving vault and copies its output lines to out (without the "> ").
+ * serving vault and copies its output lines to out (without the "> ";
+ * NULL: dropped), flushing out after each line.
  * Returns 0 when the daemon answered "ok"; 1 when it answered "error
  * ..." or hung up, after printing "sealbox: <message>" to stderr;
  * -ENOENT when no daemon listens (no socket file, or a stale one), so

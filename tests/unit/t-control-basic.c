@@ -391,6 +391,30 @@ static void test_raw_protocol(void **state)
 	assert_string_equal(buf, "error request too long\n");
 }
 
+/* A vault path too long for sun_path still works (through /proc). */
+static void test_long_path(void **state)
+{
+	struct fix *f = *state;
+	char deep[PATH_MAX], git[PATH_MAX];
+	struct result r;
+	size_t i;
+
+	snprintf(deep, sizeof(deep), "%s/", f->vault);
+	for (i = strlen(deep); i < 150; i++)
+		deep[i] = 'v';
+	deep[i] = '\0';
+	assert_int_equal(mkdir(deep, 0700), 0);
+	assert_true(snprintf(git, sizeof(git), "%s/.git", deep) > 0);
+	assert_int_equal(mkdir(git, 0700), 0);
+	call(&r, deep, "echo");
+	assert_int_equal(r.rc, -ENOENT);
+	assert_int_equal(sb_control_start(&f->c, deep), 0);
+	assert_int_equal(sb_control_register(f->c, "echo", h_echo, f), 0);
+	call(&r, deep, "echo long");
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.out, "args=[long]"));
+}
+
 /* Another uid that can reach the socket is still refused by the server. */
 static void test_other_user(void **state)
 {
@@ -443,6 +467,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_raw_protocol, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_long_path, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_other_user, setup,
 						teardown),

@@ -316,6 +316,19 @@ static void test_moved_out_and_in(void **state)
 	expect(f, "back", NULL);
 	put(f, "back/sub/y", "y");
 	expect(f, "back/sub/y", NULL);
+	/* a tree that was never watched, moved in */
+	pathf(a, sizeof(a), f->top, "fresh");
+	assert_int_equal(mkdir(a, 0700), 0);
+	pathf(a, sizeof(a), f->top, "fresh/a");
+	assert_int_equal(mkdir(a, 0700), 0);
+	pathf(a, sizeof(a), f->top, "fresh/a/b");
+	assert_int_equal(mkdir(a, 0700), 0);
+	pathf(a, sizeof(a), f->top, "fresh");
+	pathf(b, sizeof(b), f->root, "d/fresh");
+	assert_int_equal(rename(a, b), 0);
+	expect(f, "d/fresh", NULL);
+	put(f, "d/fresh/a/b/z", "z");
+	expect(f, "d/fresh/a/b/z", NULL);
 }
 
 static void test_quiet(void **state)
