@@ -130,22 +130,34 @@ static void note_path(struct sb_watch *w, const char *path)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* Index of wd in the sorted dead list, or where it would go. */
+static size_t dead_pos(const struct sb_watch *w, int wd)
+{
+	size_t lo = 0, hi = w->ndead, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (w->dead[mid] < wd)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static int is_dead(const struct sb_watch *w, int wd)
 {
-	size_t i;
+	size_t i = dead_pos(w, wd);
 
-	for (i = w->ndead; i-- > 0;)
-		if (w->dead[i] == wd)
-			return 1;
-	return 0;
+	return i < w->ndead && w->dead[i] == wd;
 }
 
 static void add_dead(struct sb_watch *w, int wd)
 {
+	size_t i = dead_pos(w, wd), na;
 	int *p;
-	size_t na;
 
-	if (is_dead(w, wd))
+	if (i < w->ndead && w->dead[i] == wd)
 		return;
 	if (w->ndead == w->adead) {
 		na = w->adead ? 2 * w->adead : 16;
@@ -155,7 +167,9 @@ static void add_dead(struct sb_watch *w, int wd)
 		w->dead = p;
 		w->adead = na;
 	}
-	w->dead[w->ndead++] = wd;
+	memmove(w->dead + i + 1, w->dead + i, (w->ndead - i) * sizeof(int));
+	w->dead[i] = wd;
+	w->ndead++;
 }
 
 /* The store path of a libinotifytools name, or NULL outside the root. */
