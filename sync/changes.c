@@ -62,7 +62,9 @@ int sb_changes_merge(struct sb_changes *c, struct sb_changes *from)
 {
 	if (grow(c, from->n))
 		return -ENOMEM;
-	memcpy(c->paths + c->n, from->paths, from->n * sizeof(char *));
+	if (from->n)
+		memcpy(c->paths + c->n, from->paths,
+		       from->n * sizeof(char *));
 	c->n += from->n;
 	c->all |= from->all;
 	from->n = 0;
