@@ -1,0 +1,932 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/content.h"
+#include "crypto/crypto.h"
+#include "crypto/err.h"
+#include "fs/backing.h"
+#include "sync/conflicts.h"
+
+/*
+ * A record, before sealing: "sealbox-conflict 1\n", then one field per
+ * line pair "<key> <length>\n<bytes>\n" (paths may hold any byte but NUL,
+ * so every value carries its length). Absent values are left out.
+ */
+
+#define REC_MAGIC "sealbox-conflict 1\n"
+#define REC_MAX (1u << 20)
+
+struct rbuf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void rbuf_add(struct rbuf *b, const void *s, size_t n)
+{
+	char *p;
+	size_t cap;
+
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = malloc(cap);
+		if (!p) {
+			b->oom = 1;
+			return;
+		}
+		if (b->len)
+			memcpy(p, b->p, b->len);
+		if (b->p)
+			sb_wipe(b->p, b->cap);
+		free(b->p);
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void rbuf_str(struct rbuf *b, const char *s)
+{
+	rbuf_add(b, s, strlen(s));
+}
+
+static void rbuf_free(struct rbuf *b)
+{
+	if (b->p)
+		sb_wipe(b->p, b->cap);
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+static void put_field(struct rbuf *b, const char *key, const char *v)
+{
+	char head[64];
+
+	if (!v)
+		return;
+	snprintf(head, sizeof(head), "%s %zu\n", key, strlen(v));
+	rbuf_str(b, head);
+	rbuf_str(b, v);
+	rbuf_str(b, "\n");
+}
+
+static void put_num(struct rbuf *b, const char *key, int64_t v)
+{
+	char num[32];
+
+	snprintf(num, sizeof(num), "%" PRId64, v);
+	put_field(b, key, num);
+}
+
+static int rec_encode(struct rbuf *b, const struct sb_conflict_rec *r)
+{
+	rbuf_str(b, REC_MAGIC);
+	put_num(b, "id", r->id);
+	put_num(b, "when", r->when);
+	put_field(b, "merge", r->merge);
+	put_field(b, "path", r->c.path);
+	put_field(b, "kept", r->c.kept);
+	put_field(b, "where", r->c.where);
+	put_field(b, "what", r->c.what);
+	put_field(b, "line", r->c.line);
+	put_field(b, "loser", r->c.loser);
+	put_field(b, "old-blob", r->c.old_blob[0] ? r->c.old_blob : NULL);
+	put_num(b, "restored", r->restored);
+	return b->oom ? -ENOMEM : 0;
+}
+
+static void rec_clear(struct sb_conflict_rec *r)
+{
+	char **s[] = { &r->c.path, &r->c.kept, &r->c.where, &r->c.what,
+		       &r->c.line, &r->c.loser };
+	size_t i;
+
+	for (i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		if (*s[i])
+			sb_wipe(*s[i], strlen(*s[i]));
+		free(*s[i]);
+	}
+	memset(r, 0, sizeof(*r));
+}
+
+static int set_field(struct sb_conflict_rec *r, const char *key,
+		     const char *v, size_t n)
+{
+	char **dst = NULL, *end;
+
+	if (!strcmp(key, "id"))
+		r->id = (unsigned)strtoul(v, &end, 10);
+	else if (!strcmp(key, "when"))
+		r->when = strtoll(v, &end, 10);
+	else if (!strcmp(key, "restored"))
+		r->restored = (int)strtol(v, &end, 10);
+	else if (!strcmp(key, "merge") || !strcmp(key, "old-blob")) {
+		if (n != SB_OID_HEX - 1)
+			return SB_EFORMAT;
+		memcpy(*key == 'm' ? r->merge : r->c.old_blob, v, n + 1);
+		return 0;
+	} else if (!strcmp(key, "path"))
+		dst = &r->c.path;
+	else if (!strcmp(key, "kept"))
+		dst = &r->c.kept;
+	else if (!strcmp(key, "where"))
+		dst = &r->c.where;
+	else if (!strcmp(key, "what"))
+		dst = &r->c.what;
+	else if (!strcmp(key, "line"))
+		dst = &r->c.line;
+	else if (!strcmp(key, "loser"))
+		dst = &r->c.loser;
+	else
+		return 0;	/* a newer version's field */
+	if (!dst)
+		return *end ? SB_EFORMAT : 0;
+	if (*dst || memchr(v, '\0', n))
+		return SB_EFORMAT;
+	*dst = strndup(v, n);
+	return *dst ? 0 : -ENOMEM;
+}
+
+/* Parses "<key> <length>\n" at buf[*off] (not NUL-terminated). */
+static int field_head(const char *buf, size_t len, size_t *off, char *key,
+		      size_t *n)
+{
+	size_t i = *off, k = 0;
+
+	while (i < len && buf[i] != ' ' && k < 31)
+		key[k++] = buf[i++];
+	key[k] = '\0';
+	if (!k || i >= len || buf[i++] != ' ' || i >= len ||
+	    buf[i] < '0' || buf[i] > '9')
+		return SB_EFORMAT;
+	for (*n = 0; i < len && buf[i] >= '0' && buf[i] <= '9'; i++) {
+		if (*n > REC_MAX)
+			return SB_EFORMAT;
+		*n = *n * 10 + (size_t)(buf[i] - '0');
+	}
+	if (i >= len || buf[i] != '\n')
+		return SB_EFORMAT;
+	*off = i + 1;
+	return 0;
+}
+
+/* Parses a record of len bytes. */
+static int rec_decode(struct sb_conflict_rec *r, char *buf, size_t len)
+{
+	size_t mlen = strlen(REC_MAGIC), n, off = mlen;
+	char key[32];
+	int rc = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (len < mlen || memcmp(buf, REC_MAGIC, mlen))
+		return SB_EFORMAT;
+	while (!rc && off < len) {
+		if ((rc = field_head(buf, len, &off, key, &n)))
+			return rc;
+		if (n >= len - off || buf[off + n] != '\n')
+			return SB_EFORMAT;
+		buf[off + n] = '\0';
+		rc = set_field(r, key, buf + off, n);
+		buf[off + n] = '\n';
+		off += n + 1;
+	}
+	if (!rc && !r->c.path)
+		rc = SB_EFORMAT;
+	return rc;
+}
+
+/*
+ * Sealing with the store's content keys. These two are the only places
+ * that reach into the store's internals (fs/backing.h); they move to the
+ * store's own seal helpers once fs/store.h offers them.
+ */
+static int rec_seal(struct sb_store *st, uint8_t **out, size_t *outlen,
+		    const struct rbuf *b, int64_t when)
+{
+	struct sb_meta meta = { when, 0 };
+
+	return sb_content_seal(out, outlen, st->keys, &meta,
+			       (const uint8_t *)b->p, b->len);
+}
+
+static int rec_unseal(struct sb_store *st, uint8_t **out, size_t *outlen,
+		      const uint8_t *in, size_t inlen)
+{
+	return sb_content_unseal(out, outlen, NULL, st->keys, in, inlen);
+}
+
+/* ---- record files ---- */
+
+static int join(char *buf, const char *dir, const char *name)
+{
+	int n = snprintf(buf, PATH_MAX, "%s/%s", dir, name);
+
+	return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
+/* The id a record file name stands for, or 0 for anything else. */
+static unsigned name_id(const char *name)
+{
+	unsigned long v;
+	char *end;
+
+	if (*name < '1' || *name > '9' || strlen(name) > 9)
+		return 0;
+	v = strtoul(name, &end, 10);
+	return *end ? 0 : (unsigned)v;
+}
+
+static int ensure_dir(const char *dir)
+{
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return sb_err_set(-errno, "cannot create %s: %s", dir,
+				  strerror(errno));
+	return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd))
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* Writes a sealed record to a new temporary file in dir, named into tmp. */
+static int write_tmp(char tmp[PATH_MAX], const char *dir, const uint8_t *buf,
+		     size_t len)
+{
+	char name[64];
+	ssize_t w;
+	int fd, rc;
+
+	snprintf(name, sizeof(name), ".tmp.%ld.%lx", (long)getpid(),
+		 (unsigned long)random());
+	if ((rc = join(tmp, dir, name)))
+		return rc;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	if (fd < 0)
+		return sb_err_set(-errno, "cannot create %s: %s", tmp,
+				  strerror(errno));
+	w = write(fd, buf, len);
+	rc = w == (ssize_t)len && !fsync(fd) ? 0 : -(errno ? errno : EIO);
+	if (close(fd) && !rc)
+		rc = -errno;
+	if (rc) {
+		unlink(tmp);
+		sb_err_set(rc, "cannot write %s: %s", tmp, strerror(-rc));
+	}
+	return rc;
+}
+
+static int seal_rec(struct sb_store *st, uint8_t **out, size_t *outlen,
+		    const struct sb_conflict_rec *r)
+{
+	struct rbuf b = { 0 };
+	int rc = rec_encode(&b, r);
+
+	if (!rc)
+		rc = rec_seal(st, out, outlen, &b, r->when);
+	rbuf_free(&b);
+	return rc;
+}
+
+/* The largest record id in dir (0 when none). */
+static int max_id(const char *dir, unsigned *max)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	unsigned id;
+
+	*max = 0;
+	if (!d)
+		return errno == ENOENT ? 0 : sb_err_set(-errno, "cannot read "
+				"%s: %s", dir, strerror(errno));
+	while ((de = readdir(d)))
+		if ((id = name_id(de->d_name)) > *max)
+			*max = id;
+	closedir(d);
+	return 0;
+}
+
+/* Writes a new record under the next free id (r->id is set). */
+static int add_rec(struct sb_store *st, const char *dir,
+		   struct sb_conflict_rec *r)
+{
+	char tmp[PATH_MAX], path[PATH_MAX], name[16];
+	uint8_t *sealed = NULL;
+	size_t len = 0;
+	unsigned id;
+	int rc, tries;
+
+	if ((rc = max_id(dir, &id)))
+		return rc;
+	for (tries = 0; tries < 100; tries++) {
+		r->id = ++id;
+		if ((rc = seal_rec(st, &sealed, &len, r)) ||
+		    (rc = write_tmp(tmp, dir, sealed, len)))
+			break;
+		free(sealed);
+		sealed = NULL;
+		snprintf(name, sizeof(name), "%u", r->id);
+		if ((rc = join(path, dir, name)))
+			break;
+		/* link() never replaces: a concurrent writer takes another id */
+		rc = link(tmp, path) ? -errno : 0;
+		unlink(tmp);
+		if (rc != -EEXIST)
+			break;
+	}
+	free(sealed);
+	if (rc && rc != -ENOMEM && rc > SB_EBASE)
+		sb_err_set(rc, "cannot record a conflict in %s: %s", dir,
+			   strerror(-rc));
+	return rc ? rc : fsync_dir(dir);
+}
+
+/* Replaces the record file of r->id with r. */
+static int put_rec(struct sb_store *st, const char *dir,
+		   const struct sb_conflict_rec *r)
+{
+	char tmp[PATH_MAX], path[PATH_MAX], name[16];
+	uint8_t *sealed = NULL;
+	size_t len = 0;
+	int rc;
+
+	snprintf(name, sizeof(name), "%u", r->id);
+	if ((rc = join(path, dir, name)) ||
+	    (rc = seal_rec(st, &sealed, &len, r)) ||
+	    (rc = write_tmp(tmp, dir, sealed, len)))
+		goto out;
+	if (rename(tmp, path)) {
+		rc = sb_err_set(-errno, "cannot replace %s: %s", path,
+				strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	rc = fsync_dir(dir);
+out:
+	free(sealed);
+	return rc;
+}
+
+static int read_all(const char *path, uint8_t **buf, size_t *len)
+{
+	struct stat sb;
+	uint8_t *p = NULL;
+	ssize_t n;
+	int fd, rc = 0;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) ||
+	    (uint64_t)sb.st_size > sb_content_cipher_size(REC_MAX)) {
+		rc = sb_err_set(SB_EFORMAT, "%s is not a conflict record",
+				path);
+		goto out;
+	}
+	p = malloc((size_t)sb.st_size + 1);
+	if (!p) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	n = read(fd, p, (size_t)sb.st_size);
+	if (n != sb.st_size) {
+		rc = sb_err_set(-EIO, "cannot read %s", path);
+		free(p);
+		goto out;
+	}
+	*buf = p;
+	*len = (size_t)n;
+out:
+	close(fd);
+	return rc;
+}
+
+/* Reads and unseals the record id; -ENOENT when there is none. */
+static int get_rec(struct sb_store *st, const char *dir, unsigned id,
+		   struct sb_conflict_rec *r)
+{
+	char path[PATH_MAX], name[16];
+	uint8_t *sealed = NULL, *plain = NULL;
+	size_t slen = 0, plen = 0;
+	int rc;
+
+	snprintf(name, sizeof(name), "%u", id);
+	if ((rc = join(path, dir, name)))
+		return rc;
+	rc = read_all(path, &sealed, &slen);
+	if (rc == -ENOENT)
+		return sb_err_set(-ENOENT, "no kept version %u", id);
+	if (rc)
+		return rc;
+	rc = rec_unseal(st, &plain, &plen, sealed, slen);
+	free(sealed);
+	if (rc)
+		return sb_err_set(rc, "%s does not decrypt: %s", path,
+				  sb_err_str(rc));
+	rc = rec_decode(r, (char *)plain, plen);
+	sb_wipe(plain, plen);
+	free(plain);
+	if (!rc && r->id != id)
+		rc = SB_EFORMAT;
+	if (rc) {
+		rec_clear(r);
+		if (rc == SB_EFORMAT)
+			sb_err_set(rc, "%s is not a conflict record", path);
+	}
+	return rc;
+}
+
+/* ---- the public API ---- */
+
+int sb_conflicts_record(struct sb_store *st, const char *dir,
+			const struct sb_merge_report *rep, const char *merge,
+			int64_t when)
+{
+	struct sb_conflict_rec r;
+	size_t i;
+	int rc = 0;
+
+	if (!rep->nconflicts)
+		return 0;
+	if ((rc = ensure_dir(dir)))
+		return rc;
+	for (i = 0; !rc && i < rep->nconflicts; i++) {
+		memset(&r, 0, sizeof(r));
+		r.when = when;
+		snprintf(r.merge, sizeof(r.merge), "%s", merge ? merge : "");
+		r.c = rep->conflicts[i];	/* borrowed: not cleared */
+		if (!r.c.path)
+			rc = sb_err_set(-EINVAL, "a conflict without a path");
+		else
+			rc = add_rec(st, dir, &r);
+	}
+	return rc;
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+	const struct sb_conflict_rec *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int list_add(struct sb_conflict_list *l, size_t *cap,
+		    const struct sb_conflict_rec *r)
+{
+	struct sb_conflict_rec *p;
+
+	if (l->n == *cap) {
+		*cap = *cap ? 2 * *cap : 16;
+		p = realloc(l->recs, *cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		l->recs = p;
+	}
+	l->recs[l->n++] = *r;
+	return 0;
+}
+
+static int list_dir(struct sb_conflict_list *l, struct sb_store *st,
+		    const char *dir, DIR *d)
+{
+	struct sb_conflict_rec r;
+	struct dirent *de;
+	size_t cap = 0;
+	unsigned id;
+	int rc = 0;
+
+	while (!rc && (de = readdir(d))) {
+		if (!(id = name_id(de->d_name)))
+			continue;
+		rc = get_rec(st, dir, id, &r);
+		if (rc == -ENOENT) {	/* dropped meanwhile */
+			rc = 0;
+			continue;
+		}
+		if (!rc && (rc = list_add(l, &cap, &r)))
+			rec_clear(&r);
+	}
+	return rc;
+}
+
+int sb_conflicts_list(struct sb_conflict_list **out, struct sb_store *st,
+		      const char *dir)
+{
+	struct sb_conflict_list *l = calloc(1, sizeof(*l));
+	DIR *d;
+	int rc = 0;
+
+	if (!l)
+		return -ENOMEM;
+	d = opendir(dir);
+	if (d) {
+		rc = list_dir(l, st, dir, d);
+		closedir(d);
+	} else if (errno != ENOENT) {
+		rc = sb_err_set(-errno, "cannot read %s: %s", dir,
+				strerror(errno));
+	}
+	if (rc) {
+		sb_conflicts_list_free(l);
+		return rc;
+	}
+	if (l->n)
+		qsort(l->recs, l->n, sizeof(*l->recs), rec_cmp);
+	*out = l;
+	return 0;
+}
+
+void sb_conflicts_list_free(struct sb_conflict_list *l)
+{
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < l->n; i++)
+		rec_clear(&l->recs[i]);
+	free(l->recs);
+	free(l);
+}
+
+int sb_conflicts_drop(const char *dir, unsigned id)
+{
+	char path[PATH_MAX], name[16];
+	int rc;
+
+	snprintf(name, sizeof(name), "%u", id);
+	if (!id || (rc = join(path, dir, name)))
+		return sb_err_set(-ENOENT, "no kept version %u", id);
+	if (unlink(path))
+		return errno == ENOENT ? sb_err_set(-ENOENT, "no kept version "
+						    "%u", id)
+				       : sb_err_set(-errno, "cannot remove %s: "
+						    "%s", path, strerror(errno));
+	return fsync_dir(dir);
+}
+
+/* ---- restoring a property: vCard / iCalendar text ---- */
+
+#define DEPTH_MAX 32
+
+/* Logical (unfolded) lines, NUL-terminated, in one buffer. */
+struct text {
+	char *buf;
+	size_t size;
+	char **l;
+	size_t n;
+};
+
+static void text_free(struct text *t)
+{
+	if (t->buf)
+		sb_wipe(t->buf, t->size);
+	free(t->buf);
+	free(t->l);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Unfolds s: a line starting with a space or a tab continues the last. */
+static int unfold(struct text *t, const char *s, size_t len)
+{
+	size_t i, nl = 1, w = 0, e, n;
+	const char *p;
+
+	for (i = 0; i < len; i++)
+		nl += s[i] == '\n';
+	t->size = len + 1;
+	t->buf = malloc(t->size);
+	t->l = calloc(nl, sizeof(*t->l));
+	if (!t->buf || !t->l)
+		return -ENOMEM;
+	for (i = len >= 3 && !memcmp(s, "\xef\xbb\xbf", 3) ? 3 : 0; i < len;
+	     i = e + 1) {
+		for (e = i; e < len && s[e] != '\n'; e++)
+			;
+		p = s + i;
+		n = e - i;
+		if (n && p[n - 1] == '\r')
+			n--;
+		if (!n)
+			continue;
+		if (*p == ' ' || *p == '\t') {
+			if (!t->n)
+				return sb_err_set(SB_EFORMAT, "a continuation "
+						  "with nothing to continue");
+			w--;	/* over the last line's NUL */
+			p++;
+			n--;
+		} else {
+			t->l[t->n++] = t->buf + w;
+		}
+		memcpy(t->buf + w, p, n);
+		w += n;
+		t->buf[w++] = '\0';
+	}
+	return 0;
+}
+
+static int is_name_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+
+/* Name length and value offset of a content line (as sync/pim_merge.c). */
+static int split_line(const char *line, size_t *nlen, size_t *voff)
+{
+	size_t i = 0;
+	int quoted = 0;
+
+	while (is_name_char(line[i]))
+		i++;
+	if (!i || (line[i] != ';' && line[i] != ':'))
+		return SB_EFORMAT;
+	*nlen = i;
+	for (; line[i]; i++) {
+		if (line[i] == '"')
+			quoted = !quoted;
+		else if (line[i] == ':' && !quoted)
+			break;
+	}
+	if (!line[i])
+		return SB_EFORMAT;
+	*voff = i + 1;
+	return 0;
+}
+
+static int name_is(const char *line, size_t nlen, const char *name)
+{
+	return strlen(name) == nlen && !strncasecmp(line, name, nlen);
+}
+
+/* 1 when line's key (name in any case, parameters as written) is key. */
+static int key_is(const char *line, const char *key)
+{
+	size_t nlen, voff;
+
+	if (split_line(line, &nlen, &voff) || strlen(key) != voff - 1)
+		return 0;
+	return !strncasecmp(line, key, nlen) &&
+	       !memcmp(line + nlen, key + nlen, voff - 1 - nlen);
+}
+
+struct frame {
+	size_t begin, child;		/* BEGIN line, first nested BEGIN */
+	const char *name, *id[3];	/* UID, RECURRENCE-ID, TZID */
+};
+
+static const char *const id_props[3] = { "UID", "RECURRENCE-ID", "TZID" };
+
+/* The label sync/pim_merge.c gives a component: "NAME UID=x ...". */
+static int frame_is(const struct frame *f, const char *where)
+{
+	struct rbuf b = { 0 };
+	const char *p;
+	size_t i;
+	int same;
+
+	for (p = f->name; *p; p++) {
+		char c = *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
+
+		rbuf_add(&b, &c, 1);
+	}
+	for (i = 0; i < 3; i++) {
+		if (!f->id[i])
+			continue;
+		rbuf_str(&b, " ");
+		rbuf_str(&b, id_props[i]);
+		rbuf_str(&b, "=");
+		rbuf_str(&b, f->id[i]);
+	}
+	same = !b.oom && b.p && !strcmp(b.p, where);
+	rbuf_free(&b);
+	return same;
+}
+
+static void frame_prop(struct frame *f, const char *line, size_t nlen,
+		       size_t voff)
+{
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		if (!f->id[i] && name_is(line, nlen, id_props[i]))
+			f->id[i] = line + voff;
+}
+
+/* Finds the component labelled where: its BEGIN, END and first child. */
+static int find_comp(const struct text *t, const char *where, size_t *begin,
+		     size_t *end, size_t *child)
+{
+	struct frame st[DEPTH_MAX];
+	size_t i, nlen, voff, d = 0;
+
+	for (i = 0; i < t->n; i++) {
+		if (split_line(t->l[i], &nlen, &voff))
+			return sb_err_set(SB_EFORMAT, "not a content line");
+		if (name_is(t->l[i], nlen, "BEGIN")) {
+			if (d == DEPTH_MAX)
+				return sb_err_set(SB_EFORMAT, "nested too deep");
+			if (d && st[d - 1].child == SIZE_MAX)
+				st[d - 1].child = i;
+			memset(&st[d], 0, sizeof(st[d]));
+			st[d].begin = i;
+			st[d].child = SIZE_MAX;
+			st[d++].name = t->l[i] + voff;
+		} else if (name_is(t->l[i], nlen, "END")) {
+			if (!d)
+				return sb_err_set(SB_EFORMAT, "END without BEGIN");
+			if (frame_is(&st[--d], where)) {
+				*begin = st[d].begin;
+				*end = i;
+				*child = st[d].child == SIZE_MAX ? i
+								 : st[d].child;
+				return 0;
+			}
+		} else if (d) {
+			frame_prop(&st[d - 1], t->l[i], nlen, voff);
+		}
+	}
+	return -ENOENT;
+}
+
+/* Writes one logical line folded at 75 octets (not inside UTF-8), CRLF. */
+static void emit_line(struct rbuf *b, const char *s)
+{
+	size_t n = strlen(s), room = 75, cut;
+
+	while (n > room) {
+		cut = room;
+		while (cut > 1 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+			cut--;
+		rbuf_add(b, s, cut);
+		rbuf_add(b, "\r\n ", 3);
+		s += cut;
+		n -= cut;
+		room = 74;
+	}
+	rbuf_add(b, s, n);
+	rbuf_add(b, "\r\n", 2);
+}
+
+/*
+ * The item text with the property `what` of component `where` replaced by
+ * line (NULL: removed), folded, CRLF.
+ */
+static int replace_prop(struct rbuf *out, const char *s, size_t len,
+			const char *where, const char *what, const char *line)
+{
+	struct text t = { 0 };
+	size_t i, begin = 0, end = 0, child = 0, nlen, voff;
+	int rc, depth = 0, put = !line;
+
+	if ((rc = unfold(&t, s, len)))
+		goto out;
+	rc = find_comp(&t, where, &begin, &end, &child);
+	if (rc == -ENOENT)
+		rc = sb_err_set(-ENOENT, "the item no longer holds %s", where);
+	if (rc)
+		goto out;
+	for (i = 0; i < t.n; i++) {
+		split_line(t.l[i], &nlen, &voff);
+		if (i > begin && i < end && name_is(t.l[i], nlen, "END"))
+			depth--;
+		if (i > begin && i < end && !depth && key_is(t.l[i], what)) {
+			if (!put)
+				emit_line(out, line);
+			put = 1;
+			continue;
+		}
+		if (i == child && !put) {
+			emit_line(out, line);
+			put = 1;
+		}
+		if (i > begin && i < end && name_is(t.l[i], nlen, "BEGIN"))
+			depth++;
+		emit_line(out, t.l[i]);
+	}
+	rc = out->oom ? -ENOMEM : 0;
+out:
+	text_free(&t);
+	return rc;
+}
+
+/* ---- restoring ---- */
+
+static int restore_prop(struct sb_store *st, const struct sb_merge_conflict *c)
+{
+	struct rbuf out = { 0 };
+	struct stat sb;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = sb_store_stat(st, c->path, &sb)) ||
+	    (rc = sb_store_read_file(st, c->path, &buf, &len, NULL)))
+		goto out;
+	rc = replace_prop(&out, (const char *)buf, len, c->where, c->what,
+			  c->line);
+	if (!rc)
+		rc = sb_store_write_file(st, c->path, out.p, out.len,
+					 sb.st_mode & 07777, NULL);
+out:
+	if (buf)
+		sb_wipe(buf, len);
+	free(buf);
+	rbuf_free(&out);
+	return rc;
+}
+
+/* The directory part of a plaintext path ("" for a top-level name). */
+static void parent_of(char *buf, size_t size, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, path, n);
+	buf[n] = '\0';
+}
+
+static int restore_kept(struct sb_store *st, const struct sb_merge_conflict *c)
+{
+	char dir[PATH_MAX];
+	struct sb_meta meta;
+	struct timespec ts;
+	struct stat sb;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = sb_store_stat(st, c->kept, &sb)) ||
+	    (rc = sb_store_read_file(st, c->kept, &buf, &len, &meta)))
+		goto out;
+	ts.tv_sec = (time_t)meta.mtime_sec;
+	ts.tv_nsec = (long)meta.mtime_nsec;
+	rc = sb_store_write_file(st, c->path, buf, len, sb.st_mode & 07777,
+				 &ts);
+	if (rc == -ENOENT) {	/* its folder went meanwhile */
+		parent_of(dir, sizeof(dir), c->path);
+		if (!(rc = sb_store_mkdir(st, dir, 0700)))
+			rc = sb_store_write_file(st, c->path, buf, len,
+						 sb.st_mode & 07777, &ts);
+	}
+	if (!rc)
+		rc = sb_store_unlink(st, c->kept);
+out:
+	if (buf)
+		sb_wipe(buf, len);
+	free(buf);
+	if (rc == -ENOENT)
+		sb_err_set(rc, "%s is gone", c->kept);
+	return rc;
+}
+
+int sb_conflicts_restore(struct sb_store *st, struct sb_repo *r,
+			 const char *dir, unsigned id)
+{
+	struct sb_conflict_rec rec;
+	int rc;
+
+	(void)r;
+	if ((rc = get_rec(st, dir, id, &rec)))
+		return rc;
+	if (rec.restored)
+		rc = sb_err_set(-EALREADY, "kept version %u was restored "
+				"already", id);
+	else if (rec.c.kept)
+		rc = restore_kept(st, &rec.c);
+	else if (rec.c.where && rec.c.what)
+		rc = restore_prop(st, &rec.c);
+	else
+		rc = sb_err_set(SB_EFORMAT, "kept version %u holds nothing to "
+				"restore", id);
+	if (!rc) {
+		rec.restored = 1;
+		rc = put_rec(st, dir, &rec);
+	}
+	rec_clear(&rec);
+	return rc;
+}
