@@ -1,0 +1,1001 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <git2.h>
+#include <git2/sys/mempack.h>
+#include <git2/sys/odb_backend.h>
+
+#include "crypto/err.h"
+#include "crypto/names.h"
+#include "sync/commit.h"
+#include "sync/ignore.h"
+#include "sync/repo_git.h"
+
+#define MAIN_REF "refs/heads/main"
+#define TPATH_MAX (3 * PATH_MAX + 1)
+
+/*
+ * One changed entry. Tree paths are sorted with strcmp, as
+ * git_tree_create_updated() sorts them, so that everything below a
+ * directory is one contiguous run.
+ */
+struct upd {
+	char *spath, *tpath;
+	struct stat st;
+	git_oid oid;
+	git_filemode_t mode;
+	unsigned remove:1;	/* else upsert */
+	unsigned hash:1;	/* stat changed: read and hash */
+	unsigned drop:1;	/* nothing to do in the tree */
+	unsigned pre:1;		/* remove tpath in a first pass (type change) */
+	unsigned nocache:1;	/* changed while read: hash again next time */
+};
+
+struct job {
+	struct sb_repo *r;
+	struct sb_store *st;
+	struct sb_statcache *sc;
+	int rootfd;
+	git_repository *g;	/* where objects are written and read */
+	git_repository *tmp;	/* pack mode: g, over a mempack */
+	git_odb_backend *mp;
+	git_tree *base;		/* HEAD's tree in g, or NULL */
+	char head[SB_OID_HEX];	/* "" when there is no commit */
+	struct upd *u;
+	size_t n, alloc;
+	size_t nhash;
+	struct sb_changes *scan;	/* sb_commit_scan's output */
+	size_t cached;
+};
+
+typedef int (*walk_fn)(struct job *j, const char *path,
+		       const struct stat *st);
+
+static int fail(const char *what)
+{
+	return sb_repo_git_fail(what);
+}
+
+static int is_entry(const struct stat *st)
+{
+	return S_ISREG(st->st_mode) || S_ISLNK(st->st_mode);
+}
+
+static git_filemode_t file_mode(const struct stat *st)
+{
+	if (S_ISLNK(st->st_mode))
+		return GIT_FILEMODE_LINK;
+	return st->st_mode & 0111 ? GIT_FILEMODE_BLOB_EXECUTABLE
+				  : GIT_FILEMODE_BLOB;
+}
+
+/* Store paths the tree never holds: .git and the store's temporaries. */
+static int skipped(const char *path)
+{
+	return sb_repo_path_ignored(path);
+}
+
+static int join(char *buf, size_t size, const char *dir, const char *name)
+{
+	int n = *dir ? snprintf(buf, size, "%s/%s", dir, name)
+		     : snprintf(buf, size, "%s", name);
+
+	if (n < 0 || (size_t)n >= size)
+		return sb_err_set(-ENAMETOOLONG, "%s/%s: path too long", dir,
+				  name);
+	return 0;
+}
+
+/*
+ * Calls fn for every file and symlink below the store directory dir
+ * ("" for the root), depth first, skipping .git and temporaries; into
+ * a subdirectory only when descend(path) says so (NULL: always).
+ */
+static int walk_dir(struct job *j, const char *dir, walk_fn fn,
+		    int (*descend)(struct job *, const char *))
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd, rc = 0;
+
+	fd = openat(j->rootfd, *dir ? dir : ".",
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return -errno;
+	}
+	while (!rc && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if ((rc = join(path, sizeof(path), dir, de->d_name)))
+			break;
+		if (skipped(path))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
+			continue;	/* gone meanwhile */
+		if (S_ISDIR(st.st_mode)) {
+			if (!descend || descend(j, path))
+				rc = walk_dir(j, path, fn, descend);
+		} else if (is_entry(&st)) {
+			rc = fn(j, path, &st);
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+/* The scan. */
+
+static int scan_file(struct job *j, const char *path, const struct stat *st)
+{
+	struct sb_statcache_ent e;
+
+	if (!sb_statcache_get(j->sc, path, &e) && sb_statcache_fresh(&e, st))
+		return 0;
+	return sb_changes_add(j->scan, path);
+}
+
+static int gone_or_other(struct job *j, const char *path)
+{
+	struct stat st;
+
+	return fstatat(j->rootfd, path, &st, AT_SYMLINK_NOFOLLOW) ||
+	       !is_entry(&st);
+}
+
+static int scan_cached(const char *path, const struct sb_statcache_ent *e,
+		       void *arg)
+{
+	struct job *j = arg;
+
+	(void)e;
+	j->cached++;
+	if (gone_or_other(j, path))
+		return sb_changes_add(j->scan, path);
+	return 0;
+}
+
+static int scan_tree_entry(const char *root, const git_tree_entry *te,
+			   void *arg)
+{
+	char tpath[TPATH_MAX], spath[TPATH_MAX];
+	struct job *j = arg;
+
+	if (git_tree_entry_type(te) == GIT_OBJECT_TREE)
+		return 0;
+	snprintf(tpath, sizeof(tpath), "%s%s", root, git_tree_entry_name(te));
+	sb_repo_store_path(spath, tpath);
+	if (gone_or_other(j, spath))
+		return sb_changes_add(j->scan, spath) ? -1 : 0;
+	return 0;
+}
+
+static int head_tree(struct job *j, git_repository *g, git_tree **out);
+
+static int scan_job(struct job *j, struct sb_changes *c)
+{
+	git_tree *t = NULL;
+	int rc;
+
+	j->scan = c;
+	j->cached = 0;
+	rc = walk_dir(j, "", scan_file, NULL);
+	if (!rc)
+		rc = sb_statcache_each(j->sc, scan_cached, j);
+	/* an empty cache knows nothing: HEAD's paths that are gone */
+	if (!rc && !j->cached &&
+	    !(rc = head_tree(j, sb_repo_git(j->r), &t)) && t &&
+	    git_tree_walk(t, GIT_TREEWALK_PRE, scan_tree_entry, j))
+		rc = fail("cannot walk HEAD's tree");
+	git_tree_free(t);
+	return rc;
+}
+
+/* HEAD. */
+
+static int read_head(struct job *j)
+{
+	int rc = sb_repo_ref(j->r, MAIN_REF, j->head);
+
+	if (rc == -ENOENT) {
+		j->head[0] = '\0';
+		rc = 0;
+	}
+	return rc;
+}
+
+static int head_tree(struct job *j, git_repository *g, git_tree **out)
+{
+	git_commit *c = NULL;
+	git_oid id;
+
+	*out = NULL;
+	if (!j->head[0])
+		return 0;
+	if (git_oid_fromstr(&id, j->head) || git_commit_lookup(&c, g, &id) ||
+	    git_commit_tree(out, c)) {
+		git_commit_free(c);
+		return fail("cannot read HEAD's tree");
+	}
+	git_commit_free(c);
+	return 0;
+}
+
+static int job_open(struct job *j, struct sb_repo *r, struct sb_store *st,
+		    struct sb_statcache *sc)
+{
+	memset(j, 0, sizeof(*j));
+	j->r = r;
+	j->st = st;
+	j->sc = sc;
+	j->g = sb_repo_git(r);
+	j->rootfd = open(sb_store_root(st), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (j->rootfd < 0)
+		return sb_err_set(-errno, "%s: %s", sb_store_root(st),
+				  strerror(errno));
+	return read_head(j);
+}
+
+static void job_close(struct job *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->n; i++) {
+		free(j->u[i].spath);
+		free(j->u[i].tpath);
+	}
+	free(j->u);
+	git_tree_free(j->base);
+	git_repository_free(j->tmp);	/* frees its odb and the mempack */
+	if (j->rootfd >= 0)
+		close(j->rootfd);
+}
+
+int sb_commit_scan(struct sb_repo *r, struct sb_store *st,
+		   struct sb_statcache *sc, struct sb_changes *c)
+{
+	struct job j;
+	int rc = job_open(&j, r, st, sc);
+
+	if (!rc)
+		rc = scan_job(&j, c);
+	job_close(&j);
+	return rc;
+}
+
+/* Collecting the updates. */
+
+static int add_upd(struct job *j, const char *spath, const struct stat *st,
+		   int remove)
+{
+	struct upd *u;
+	size_t len = strlen(spath);
+
+	if (j->n == j->alloc) {
+		size_t na = j->alloc ? j->alloc * 2 : 64;
+
+		if (!(u = realloc(j->u, na * sizeof(*u))))
+			return -ENOMEM;
+		j->u = u;
+		j->alloc = na;
+	}
+	u = &j->u[j->n];
+	memset(u, 0, sizeof(*u));
+	if (!(u->spath = strdup(spath)) || !(u->tpath = malloc(3 * len + 1))) {
+		free(u->spath);
+		return -ENOMEM;
+	}
+	sb_repo_tree_path(u->tpath, spath);
+	u->remove = remove ? 1 : 0;
+	if (st) {
+		u->st = *st;
+		u->mode = file_mode(st);
+	}
+	j->n++;
+	return 0;
+}
+
+/*
+ * The plaintext path a store path stands for (a marker: its directory's;
+ * a sidecar: its entry's), or 1 when it has none (".sealbox/...").
+ */
+static int plain_of(struct job *j, char *plain, const char *spath)
+{
+	char owner[PATH_MAX];
+	const char *base = strrchr(spath, '/'), *p;
+	size_t dlen = base ? (size_t)(base - spath) : 0;
+	int kind;
+
+	base = base ? base + 1 : spath;
+	for (p = spath; p < base; p = strchr(p, '/') + 1)
+		if (*p == '.')
+			return 1;
+	kind = sb_names_kind(base);
+	if (kind == SB_NAME_INTERNAL && !strcmp(base, SB_STORE_MARKER) && dlen)
+		snprintf(owner, sizeof(owner), "%.*s", (int)dlen, spath);
+	else if (kind == SB_NAME_SIDECAR)
+		snprintf(owner, sizeof(owner), "%.*s",
+			 (int)(strlen(spath) - 2), spath);
+	else if (kind == SB_NAME_SHORT || kind == SB_NAME_LONG)
+		snprintf(owner, sizeof(owner), "%s", spath);
+	else
+		return 1;
+	return sb_store_plain_path(j->st, plain, PATH_MAX, owner) ? 1 : 0;
+}
+
+/*
+ * Per-machine state by plaintext path. A marker or a sidecar belongs to
+ * its directory or entry: the marker of Maildir tmp/ is kept (tmp/ exists
+ * everywhere), anything inside it is not. Names that do not decrypt are
+ * committed, as sb_repo_commit_all() does.
+ */
+static int ignored(struct job *j, const char *spath)
+{
+	char plain[PATH_MAX];
+
+	return !plain_of(j, plain, spath) && sb_ignore_plain(plain);
+}
+
+static int want_dir(struct job *j, const char *spath)
+{
+	return !ignored(j, spath);
+}
+
+static int add_file(struct job *j, const char *spath, const struct stat *st)
+{
+	struct sb_statcache_ent e;
+	git_oid id;
+	int rc, fresh = !sb_statcache_get(j->sc, spath, &e) &&
+			sb_statcache_fresh(&e, st) && !git_oid_fromstr(&id, e.oid);
+
+	if (!fresh && ignored(j, spath))
+		return 0;
+	if ((rc = add_upd(j, spath, st, 0)))
+		return rc;
+	if (fresh) {
+		j->u[j->n - 1].oid = id;	/* committed as it is */
+	} else {
+		j->u[j->n - 1].hash = 1;
+		j->nhash++;
+	}
+	return 0;
+}
+
+struct stale {
+	struct job *j;
+	const char *tdir;
+	int rc;
+};
+
+/* A blob below an expanded directory that is no longer on disk. */
+static int stale_entry(const char *root, const git_tree_entry *te, void *arg)
+{
+	char tpath[TPATH_MAX], spath[TPATH_MAX];
+	struct stale *s = arg;
+
+	if (git_tree_entry_type(te) == GIT_OBJECT_TREE)
+		return 0;
+	snprintf(tpath, sizeof(tpath), "%s%s%s%s", s->tdir, *s->tdir ? "/" : "",
+		 root, git_tree_entry_name(te));
+	sb_repo_store_path(spath, tpath);
+	if (!gone_or_other(s->j, spath))
+		return 0;
+	s->rc = add_upd(s->j, spath, NULL, 1);
+	return s->rc ? -1 : 0;
+}
+
+static int base_entry(struct job *j, git_tree_entry **te, const char *tpath)
+{
+	*te = NULL;
+	if (!j->base)
+		return GIT_ENOTFOUND;
+	if (!*tpath)
+		return 0;
+	return git_tree_entry_bypath(te, j->base, tpath);
+}
+
+/* What was below the directory in HEAD and is gone: removed. */
+static int expand_stale(struct job *j, const char *spath)
+{
+	char tdir[TPATH_MAX];
+	struct stale s = { j, tdir, 0 };
+	git_tree_entry *te;
+	git_tree *t = NULL;
+	int rc = 0;
+
+	sb_repo_tree_path(tdir, spath);
+	if (base_entry(j, &te, tdir))
+		return 0;
+	if (te && git_tree_entry_type(te) != GIT_OBJECT_TREE) {
+		git_tree_entry_free(te);
+		return add_upd(j, spath, NULL, 1);	/* was a file */
+	}
+	if (te && git_tree_lookup(&t, j->g, git_tree_entry_id(te)))
+		rc = fail("cannot read a tree");
+	git_tree_entry_free(te);
+	if (!rc && git_tree_walk(t ? t : j->base, GIT_TREEWALK_PRE,
+				 stale_entry, &s))
+		rc = s.rc ? s.rc : fail("cannot walk a tree");
+	git_tree_free(t);
+	return rc;
+}
+
+static int expand(struct job *j, const char *spath)
+{
+	int rc = 0;
+
+	if (*spath && ignored(j, spath))
+		return 0;
+	if (*spath && !skipped(spath))
+		rc = walk_dir(j, spath, add_file, want_dir);
+	else if (!*spath)
+		rc = walk_dir(j, "", add_file, want_dir);
+	return rc ? rc : expand_stale(j, spath);
+}
+
+static int collect_one(struct job *j, const char *path)
+{
+	struct stat st;
+
+	if (*path && skipped(path))
+		return 0;
+	if (fstatat(j->rootfd, *path ? path : ".", &st, AT_SYMLINK_NOFOLLOW)) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			return sb_err_set(-errno, "%s: %s", path,
+					  strerror(errno));
+		return add_upd(j, path, NULL, 1);
+	}
+	if (S_ISDIR(st.st_mode))
+		return expand(j, path);
+	if (is_entry(&st))
+		return add_file(j, path, &st);
+	return add_upd(j, path, NULL, 1);	/* a fifo or socket now */
+}
+
+static int cmp_upd(const void *a, const void *b)
+{
+	return strcmp(((const struct upd *)a)->tpath,
+		      ((const struct upd *)b)->tpath);
+}
+
+/* Sorted by tree path, one entry per path (the first one collected). */
+static void sort_upds(struct job *j)
+{
+	size_t i, k = 0;
+
+	qsort(j->u, j->n, sizeof(*j->u), cmp_upd);
+	for (i = 0; i < j->n; i++) {
+		if (k && !strcmp(j->u[k - 1].tpath, j->u[i].tpath)) {
+			free(j->u[i].spath);
+			free(j->u[i].tpath);
+			continue;
+		}
+		j->u[k++] = j->u[i];
+	}
+	j->n = k;
+}
+
+static int collect(struct job *j, struct sb_changes *c)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; !rc && i < c->n; i++)
+		rc = collect_one(j, c->paths[i]);
+	if (!rc)
+		sort_upds(j);
+	return rc;
+}
+
+/* Object storage: loose in the repository, or a mempack for one pack. */
+
+static size_t tree_estimate(const struct job *j)
+{
+	size_t i, n = 1;
+	const char *a, *b, *p;
+
+	for (i = 0; i < j->n; i++) {
+		a = i ? j->u[i - 1].tpath : "";
+		b = j->u[i].tpath;
+		/* directories of b that a is not in */
+		for (p = b; *a && *a == *p; a++, p++)
+			;
+		while (p > b && p[-1] != '/')
+			p--;
+		for (; *p; p++)
+			n += *p == '/';
+	}
+	return n;
+}
+
+static int objects_dir(struct job *j, char *buf, size_t size)
+{
+	const char *gd = git_repository_path(sb_repo_git(j->r));
+	int n = snprintf(buf, size, "%sobjects", gd);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * A repository over the same objects that writes into a mempack (highest
+ * priority); the real repository's odb stays as it is.
+ */
+static int pack_mode(struct job *j)
+{
+	char dir[PATH_MAX];
+	git_odb_backend *pb = NULL, *lb = NULL;
+	git_odb *odb = NULL;
+	int rc;
+
+	if ((rc = objects_dir(j, dir, sizeof(dir))))
+		return rc;
+	if (git_odb_new(&odb))
+		return fail("cannot create an object database");
+	if (git_odb_backend_pack(&pb, dir) || git_odb_add_backend(odb, pb, 1))
+		goto fail_pb;
+	if (git_odb_backend_loose(&lb, dir, -1, 0, 0, 0) ||
+	    git_odb_add_backend(odb, lb, 2))
+		goto fail_lb;
+	if (git_mempack_new(&j->mp) || git_odb_add_backend(odb, j->mp, 999))
+		goto fail_mp;
+	if (git_repository_wrap_odb(&j->tmp, odb))
+		goto fail_odb;
+	git_odb_free(odb);	/* the repository holds it */
+	j->g = j->tmp;
+	return 0;
+fail_pb:
+	if (pb)
+		pb->free(pb);
+	goto fail_odb;
+fail_lb:
+	if (lb)
+		lb->free(lb);
+	goto fail_odb;
+fail_mp:
+	if (j->mp)
+		j->mp->free(j->mp);
+	j->mp = NULL;
+fail_odb:
+	rc = fail("cannot prepare a pack");
+	git_odb_free(odb);
+	return rc;
+}
+
+/* Hashing. */
+
+static int read_fd(int fd, char **buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	if (!(*buf = malloc(len ? len : 1)))
+		return -ENOMEM;
+	while (got < len) {
+		r = read(fd, *buf + got, len - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EAGAIN;	/* shrank */
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec &&
+	       a->st_mode == b->st_mode;
+}
+
+static int read_regular(struct job *j, struct upd *u, char **buf,
+			size_t *len)
+{
+	struct stat before, after;
+	int fd, rc;
+
+	fd = openat(j->rootfd, u->spath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &before)) {
+		rc = -errno;
+		goto out;
+	}
+	*len = (size_t)before.st_size;
+	rc = read_fd(fd, buf, *len);
+	if (!rc && (fstat(fd, &after) || !same_file(&before, &after)))
+		u->nocache = 1;
+	if (!rc && !same_file(&before, &u->st))
+		u->nocache = 1;	/* replaced since the lstat */
+	u->st = before;
+	u->mode = file_mode(&before);
+out:
+	close(fd);
+	return rc;
+}
+
+static int read_link(struct job *j, struct upd *u, char **buf, size_t *len)
+{
+	ssize_t n;
+
+	if (!(*buf = malloc(PATH_MAX)))
+		return -ENOMEM;
+	n = readlinkat(j->rootfd, u->spath, *buf, PATH_MAX);
+	if (n < 0)
+		return -errno;
+	*len = (size_t)n;
+	return 0;
+}
+
+static int hash_one(struct job *j, git_odb *odb, struct upd *u)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = S_ISLNK(u->st.st_mode) ? read_link(j, u, &buf, &len)
+					 : read_regular(j, u, &buf, &len);
+
+	if (rc == -ENOENT || rc == -ENOTDIR || rc == -ELOOP ||
+	    rc == -EINVAL) {
+		u->remove = 1;	/* gone or replaced meanwhile */
+		u->hash = 0;
+		rc = 0;
+	} else if (rc) {
+		rc = sb_err_set(rc, "%s: %s", u->spath, strerror(-rc));
+	} else if (git_odb_write(&u->oid, odb, buf, len, GIT_OBJECT_BLOB)) {
+		rc = fail("cannot store a file");
+	}
+	free(buf);
+	return rc;
+}
+
+static int hash_all(struct job *j)
+{
+	git_odb *odb;
+	size_t i;
+	int rc = 0;
+
+	if (git_repository_odb(&odb, j->g))
+		return fail("cannot open the object database");
+	for (i = 0; !rc && i < j->n; i++)
+		if (j->u[i].hash)
+			rc = hash_one(j, odb, &j->u[i]);
+	git_odb_free(odb);
+	return rc;
+}
+
+/* Resolving against HEAD's tree (see git_tree_create_updated() below). */
+
+static size_t lower_bound(const struct job *j, const char *key)
+{
+	size_t lo = 0, hi = j->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(j->u[mid].tpath, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* 1 when an upsert lies below the tree path t. */
+static int upsert_below(const struct job *j, const char *t)
+{
+	char key[TPATH_MAX];
+	size_t i, n = strlen(t);
+
+	snprintf(key, sizeof(key), "%s/", t);
+	for (i = lower_bound(j, key); i < j->n; i++) {
+		if (strncmp(j->u[i].tpath, key, n + 1))
+			break;
+		if (!j->u[i].remove && !j->u[i].drop)
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 when a parent directory of u leaves the tree before u would. */
+static int parent_removed(const struct job *j, const struct upd *u)
+{
+	char key[TPATH_MAX];
+	const char *p;
+	size_t i;
+
+	for (p = strchr(u->tpath, '/'); p; p = strchr(p + 1, '/')) {
+		snprintf(key, sizeof(key), "%.*s", (int)(p - u->tpath), u->tpath);
+		i = lower_bound(j, key);
+		if (i < j->n && !strcmp(j->u[i].tpath, key) &&
+		    !j->u[i].drop && (j->u[i].remove || j->u[i].pre))
+			return 1;
+	}
+	return 0;
+}
+
+static int check_removal(struct job *j, struct upd *u)
+{
+	git_tree_entry *te = NULL;
+	int e = base_entry(j, &te, u->tpath);
+
+	if (e == GIT_ENOTFOUND || (!e && !te)) {
+		u->drop = 1;
+		return 0;
+	}
+	git_tree_entry_free(te);
+	return e ? fail("cannot look up a path") : 0;
+}
+
+/* A new file where HEAD has a directory: that goes first. */
+static int check_upsert(struct job *j, struct upd *u)
+{
+	git_tree_entry *te = NULL;
+	int e = base_entry(j, &te, u->tpath);
+
+	if (e == GIT_ENOTFOUND)
+		return 0;
+	if (e)
+		return fail("cannot look up a path");
+	if (te && git_tree_entry_type(te) == GIT_OBJECT_TREE)
+		u->pre = 1;
+	git_tree_entry_free(te);
+	return 0;
+}
+
+/*
+ * git_tree_create_updated() (libgit2 1.5) looks directories up in the
+ * baseline before its own edits, fails to remove a missing entry, and
+ * refuses to change an entry's type; it drops a tree that became empty
+ * (so fan-out levels do not linger). Hence: removals of paths HEAD does
+ * not have are dropped, a removal with new entries below it and a file
+ * replacing a directory go into a first pass, and a removal below
+ * another one is left to it.
+ */
+static int resolve(struct job *j)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; !rc && i < j->n; i++)
+		rc = j->u[i].remove ? check_removal(j, &j->u[i])
+				    : j->u[i].hash ? check_upsert(j, &j->u[i])
+						   : 0;
+	for (i = 0; !rc && i < j->n; i++)
+		if (j->u[i].remove && !j->u[i].drop &&
+		    upsert_below(j, j->u[i].tpath))
+			j->u[i].pre = 1;
+	for (i = 0; !rc && i < j->n; i++)
+		if (j->u[i].remove && !j->u[i].drop && parent_removed(j, &j->u[i]))
+			j->u[i].drop = 1;
+	return rc;
+}
+
+/* Building the tree. */
+
+static int run_updates(struct job *j, git_oid *out, git_tree *from, int pass)
+{
+	git_tree_update *tu = calloc(j->n ? j->n : 1, sizeof(*tu));
+	size_t i, k = 0;
+	struct upd *u;
+	int rc = 0;
+
+	if (!tu)
+		return -ENOMEM;
+	for (i = 0; i < j->n; i++) {
+		u = &j->u[i];
+		if (u->drop || (pass == 1 && !u->pre) ||
+		    (pass == 2 && u->remove && u->pre))
+			continue;
+		tu[k].action = pass == 1 || u->remove ? GIT_TREE_UPDATE_REMOVE
+						      : GIT_TREE_UPDATE_UPSERT;
+		tu[k].path = u->tpath;
+		tu[k].id = u->oid;
+		tu[k].filemode = u->mode;
+		k++;
+	}
+	if (git_tree_create_updated(out, j->g, from, k, tu))
+		rc = fail("cannot build the tree");
+	free(tu);
+	return rc;
+}
+
+static int build_tree(struct job *j, git_oid *out)
+{
+	git_tree *mid = NULL;
+	git_oid id;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < j->n && !j->u[i].pre; i++)
+		;
+	if (i < j->n) {
+		rc = run_updates(j, &id, j->base, 1);
+		if (!rc && git_tree_lookup(&mid, j->g, &id))
+			rc = fail("cannot read a tree");
+	}
+	if (!rc)
+		rc = run_updates(j, out, mid ? mid : j->base, 2);
+	git_tree_free(mid);
+	return rc;
+}
+
+/* The pack: the new blobs and the trees on the paths that changed. */
+
+static int pack_insert(struct job *j, git_packbuilder *pb, const git_oid *id)
+{
+	if (!j->mp->exists(j->mp, id))
+		return 0;	/* already in the repository */
+	return git_packbuilder_insert(pb, id, NULL) ? -1 : 0;
+}
+
+/* The trees of tpath's directories (once per directory run). */
+static int pack_trees(struct job *j, git_packbuilder *pb, git_tree *t,
+		      const char *tpath, const char *prev)
+{
+	char dir[TPATH_MAX];
+	git_tree_entry *te;
+	const char *p, *slash = strrchr(tpath, '/');
+	size_t dlen = slash ? (size_t)(slash - tpath) : 0;
+	int rc = 0;
+
+	if (!slash || (prev && !strncmp(prev, tpath, dlen + 1) &&
+		       !strchr(prev + dlen + 1, '/')))
+		return 0;
+	for (p = strchr(tpath, '/'); !rc && p; p = strchr(p + 1, '/')) {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(p - tpath), tpath);
+		if (git_tree_entry_bypath(&te, t, dir))
+			break;	/* removed with everything below */
+		rc = pack_insert(j, pb, git_tree_entry_id(te));
+		git_tree_entry_free(te);
+	}
+	return rc;
+}
+
+static int write_pack(struct job *j, const git_oid *tree)
+{
+	char dir[PATH_MAX];
+	git_packbuilder *pb = NULL;
+	git_tree *t = NULL;
+	size_t i;
+	int rc;
+
+	if ((rc = objects_dir(j, dir, sizeof(dir) - 5)))
+		return rc;
+	memcpy(dir + strlen(dir), "/pack", 6);
+	if (git_packbuilder_new(&pb, j->tmp) || git_tree_lookup(&t, j->g, tree) ||
+	    pack_insert(j, pb, tree))
+		rc = -1;
+	for (i = 0; !rc && i < j->n; i++) {
+		if (!j->u[i].remove && j->u[i].hash)
+			rc = pack_insert(j, pb, &j->u[i].oid);
+		if (!rc)
+			rc = pack_trees(j, pb, t, j->u[i].tpath,
+						i ? j->u[i - 1].tpath : NULL);
+	}
+	if (!rc && git_packbuilder_object_count(pb) &&
+	    git_packbuilder_write(pb, dir, 0, NULL, NULL))
+		rc = -1;
+	if (rc)
+		rc = fail("cannot write the pack");
+	git_tree_free(t);
+	git_packbuilder_free(pb);
+	return rc;
+}
+
+/* Committing. */
+
+static int make_commit(struct job *j, const git_oid *tree,
+		       const struct sb_commit_opts *o, char oid[SB_OID_HEX])
+{
+	const char *parents[2];
+	char thex[SB_OID_HEX];
+	size_t n = 0;
+	int rc;
+
+	git_oid_tostr(thex, sizeof(thex), tree);
+	if (j->head[0])
+		parents[n++] = j->head;
+	if (o->merge_parent)
+		parents[n++] = o->merge_parent;
+	rc = sb_repo_commit_tree(j->r, oid, thex, parents, n, o->message,
+				 o->name, o->email, o->sign, o->sign_ctx);
+	if (!rc)
+		rc = sb_repo_set_ref(j->r, MAIN_REF, oid, j->head,
+				     "sealbox: commit");
+	return rc;
+}
+
+static int update_cache(struct job *j)
+{
+	char hex[SB_OID_HEX];
+	struct upd *u;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; !rc && i < j->n; i++) {
+		u = &j->u[i];
+		if (u->remove || u->nocache || u->pre)
+			rc = sb_statcache_del(j->sc, u->spath);
+		if (!rc && !u->remove && u->hash && !u->nocache) {
+			git_oid_tostr(hex, sizeof(hex), &u->oid);
+			rc = sb_statcache_put(j->sc, u->spath, &u->st, hex);
+		}
+	}
+	return rc ? rc : sb_statcache_save(j->sc);
+}
+
+static int unchanged(struct job *j, const git_oid *tree,
+		     const struct sb_commit_opts *o)
+{
+	git_tree *t;
+	size_t n;
+
+	if (o->merge_parent)
+		return 0;
+	if (j->base)
+		return git_oid_equal(tree, git_tree_id(j->base));
+	if (git_tree_lookup(&t, j->g, tree))
+		return 0;
+	n = git_tree_entrycount(t);
+	git_tree_free(t);
+	return n == 0;
+}
+
+static int commit_job(struct job *j, struct sb_changes *c,
+		      const struct sb_commit_opts *o, char oid[SB_OID_HEX])
+{
+	size_t limit = o->pack_threshold > 0 ? (size_t)o->pack_threshold : 64;
+	git_oid tree;
+	int rc;
+
+	if (c->all && (rc = scan_job(j, c)))
+		return rc;
+	sb_changes_sort(c);
+	if ((rc = head_tree(j, j->g, &j->base)) || (rc = collect(j, c)))
+		return rc;
+	if (j->nhash + tree_estimate(j) > limit) {
+		git_tree_free(j->base);
+		j->base = NULL;
+		if ((rc = pack_mode(j)) || (rc = head_tree(j, j->g, &j->base)))
+			return rc;
+	}
+	if ((rc = hash_all(j)) || (rc = resolve(j)) ||
+	    (rc = build_tree(j, &tree)))
+		return rc;
+	if (unchanged(j, &tree, o)) {
+		snprintf(oid, SB_OID_HEX, "%s", j->head);
+		rc = update_cache(j);
+		return rc ? rc : 1;
+	}
+	if (j->tmp && (rc = write_pack(j, &tree)))
+		return rc;
+	if ((rc = make_commit(j, &tree, o, oid)))
+		return rc;
+	return update_cache(j);
+}
+
+int sb_commit_changes(struct sb_repo *r, struct sb_store *st,
+		      struct sb_statcache *sc, struct sb_changes *c,
+		      const struct sb_commit_opts *o, char oid[SB_OID_HEX])
+{
+	struct job j;
+	int rc = job_open(&j, r, st, sc);
+
+	if (!rc)
+		rc = commit_job(&j, c, o, oid);
+	job_close(&j);
+	return rc;
+}
