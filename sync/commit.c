@@ -469,11 +469,16 @@ static int cmp_upd(const void *a, const void *b)
 		      ((const struct upd *)b)->tpath);
 }
 
-/* Sorted by tree path, one entry per path (the first one collected). */
+/*
+ * Sorted by tree path, one entry per path (a path listed and also found
+ * below a listed directory was collected twice from the same lstat).
+ */
 static void sort_upds(struct job *j)
 {
 	size_t i, k = 0;
 
+	if (!j->n)
+		return;
 	qsort(j->u, j->n, sizeof(*j->u), cmp_upd);
 	for (i = 0; i < j->n; i++) {
 		if (k && !strcmp(j->u[k - 1].tpath, j->u[i].tpath)) {
