@@ -20,6 +20,9 @@ static const struct command commands[] = {
 	{ "mount", sb_cmd_mount, "mount a vault" },
 	{ "umount", sb_cmd_umount, "unmount a vault" },
 	{ "fsck", sb_cmd_fsck, "check every name and block of a vault" },
+	{ "status", sb_cmd_status, "pending changes, sync state, conflicts" },
+	{ "log", sb_cmd_log, "the verified history with decrypted paths" },
+	{ "conflicts", sb_cmd_conflicts, "list, restore or drop kept versions" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
