@@ -17,6 +17,7 @@ int sb_cmd_passwd(int argc, char **argv);
 int sb_cmd_mount(int argc, char **argv);
 int sb_cmd_umount(int argc, char **argv);
 int sb_cmd_fsck(int argc, char **argv);
+int sb_cmd_remote(int argc, char **argv);
 int sb_cmd_log(int argc, char **argv);
 int sb_cmd_status(int argc, char **argv);
 int sb_cmd_conflicts(int argc, char **argv);

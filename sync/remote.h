@@ -68,4 +68,22 @@ int sb_remote_fetch(struct sb_repo *r, const struct sb_remote_config *c,
 int sb_remote_push(struct sb_repo *r, const struct sb_remote_config *c,
 		   const char *oid);
 
+/*
+ * Checks an ssh host key (the raw key blob as the server sent it, or,
+ * when key is NULL, its SHA-256 in sha256) for host and port: against
+ * the pinned "TYPE BASE64" key when pinned is set, else against the
+ * known_hosts file (NULL: ~/.ssh/known_hosts). Plain and hashed ("|1|")
+ * host fields, comma lists, "*"/"?" patterns, "!" negation,
+ * "[host]:port" and @revoked lines are understood; @cert-authority lines
+ * are ignored. 0 when it matches; SB_EAUTH with a message naming the host
+ * and the file (or the pinned key) when the host is unknown, its key
+ * differs or is revoked.
+ */
+int sb_remote_hostkey_check(const char *known_hosts, const char *pinned,
+			    const char *host, int port, const void *key,
+			    size_t keylen, const unsigned char *sha256);
+
+/* Copies url to out (size bytes, truncated) without any password. */
+void sb_remote_url_redact(char *out, size_t size, const char *url);
+
 #endif
