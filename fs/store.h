@@ -122,4 +122,68 @@ typedef int (*sb_store_walk_fn)(const struct sb_store_entry *e, void *arg);
 int sb_store_walk(struct sb_store *st, int check_blocks, sb_store_walk_fn fn,
 		  void *arg);
 
+
+/*
+ * For sync/ (fs/store_sync.c): the store's keys and names applied to git
+ * blobs and tree paths, which sync/ holds in memory rather than on disk.
+ * Backing paths are relative to the store root, as above.
+ */
+
+/*
+ * Decrypts a content file held in memory (a blob). *out (malloc, free()
+ * after sb_wipe) gets the plaintext with a NUL appended, not counted in
+ * *outlen; *meta, when not NULL, the header's metadata. The codes of
+ * sb_content_unseal().
+ */
+int sb_store_unseal(struct sb_store *st, uint8_t **out, size_t *outlen,
+		    struct sb_meta *meta, const void *in, size_t inlen);
+
+/*
+ * Encrypts len bytes of plain into a new content file in memory under the
+ * current key epoch, with meta in its header. *out: malloc, free().
+ */
+int sb_store_seal(struct sb_store *st, uint8_t **out, size_t *outlen,
+		  const struct sb_meta *meta, const void *plain, size_t len);
+
+/*
+ * The metadata of a content file from its header: the first len bytes of
+ * the file (SB_EFORMAT when len < SB_CONTENT_HEADER), or the backing file
+ * at backing. Codes of sb_cfile_open().
+ */
+int sb_store_header_meta(struct sb_store *st, struct sb_meta *meta,
+			 const void *buf, size_t len);
+int sb_store_backing_meta(struct sb_store *st, struct sb_meta *meta,
+			  const char *backing);
+
+/*
+ * Gives the contents of the sidecar whose backing path is sidecar
+ * ("dir/~hash.n") in enc (room for size bytes, NUL-terminated): its length,
+ * or -ENOENT, or another negative code.
+ */
+typedef int (*sb_store_sidecar_fn)(char *enc, size_t size,
+				   const char *sidecar, void *ctx);
+
+/*
+ * sb_store_plain_path() with long names' sidecars from fn instead of the
+ * disk (a git tree). Codes of sb_store_plain_path(); a missing sidecar is
+ * SB_EFORMAT.
+ */
+int sb_store_plain_path_with(struct sb_store *st, char *buf, size_t size,
+			     const char *backing, sb_store_sidecar_fn fn,
+			     void *ctx);
+
+/*
+ * The sidecar contents of path's last name: 1 and the encoded name in enc
+ * (room for SB_NAMES_ENC_MAX) when the name is long, 0 when it is short
+ * (no sidecar), or an error.
+ */
+int sb_store_sidecar_name(struct sb_store *st, char *enc, const char *path);
+
+/*
+ * Removes the backing directory at backing with what the store keeps in
+ * it (marker, sidecars, temporaries) when it holds no entry of the user;
+ * -ENOTEMPTY when it does. Not its own sidecar.
+ */
+int sb_store_rmdir_backing(struct sb_store *st, const char *backing);
+
 #endif
