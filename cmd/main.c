@@ -15,6 +15,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "init", sb_cmd_init, "create a vault" },
+	{ "clone", sb_cmd_clone, "add this device to a vault from its remote" },
 	{ "info", sb_cmd_info, "show a vault's format, keys and devices" },
 	{ "passwd", sb_cmd_passwd, "change this device's passphrase" },
 	{ "mount", sb_cmd_mount, "mount a vault" },
