@@ -24,7 +24,8 @@
  * the last verified head of the sync state, the commits before it having
  * been verified by the syncs that brought them, and the output says so.
  * A commit is shown "verified" only when verification covered it and no
- * refused commit lies below it.
+ * refused commit lies below it: sb_verify_range checks parents before
+ * children, so the ancestors of a refused commit passed.
  */
 
 #define MAIN_REF "refs/heads/main"
@@ -139,6 +140,9 @@ static int is_verified(struct log_ctx *x, const char *oid)
 	/* nothing above a refused commit is trusted */
 	if (sb_repo_descends(x->r, oid, x->bad) != 0)
 		return 0;
+	/* the walk checks parents first: those below it passed */
+	if (sb_repo_descends(x->r, x->bad, oid) == 1)
+		return 1;
 	return *x->verified && sb_repo_descends(x->r, x->verified, oid) == 1;
 }
 
