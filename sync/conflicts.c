@@ -12,7 +12,6 @@
 #include "crypto/content.h"
 #include "crypto/crypto.h"
 #include "crypto/err.h"
-#include "fs/backing.h"
 #include "sync/conflicts.h"
 
 /*
@@ -209,24 +208,19 @@ static int rec_decode(struct sb_conflict_rec *r, char *buf, size_t len)
 	return rc;
 }
 
-/*
- * Sealing with the store's content keys. These two are the only places
- * that reach into the store's internals (fs/backing.h); they move to the
- * store's own seal helpers once fs/store.h offers them.
- */
+/* Sealing with the store's content keys (fs/store.h, for sync/). */
 static int rec_seal(struct sb_store *st, uint8_t **out, size_t *outlen,
 		    const struct rbuf *b, int64_t when)
 {
 	struct sb_meta meta = { when, 0 };
 
-	return sb_content_seal(out, outlen, st->keys, &meta,
-			       (const uint8_t *)b->p, b->len);
+	return sb_store_seal(st, out, outlen, &meta, b->p, b->len);
 }
 
 static int rec_unseal(struct sb_store *st, uint8_t **out, size_t *outlen,
 		      const uint8_t *in, size_t inlen)
 {
-	return sb_content_unseal(out, outlen, NULL, st->keys, in, inlen);
+	return sb_store_unseal(st, out, outlen, NULL, in, inlen);
 }
 
 /* ---- record files ---- */
