@@ -154,21 +154,64 @@ oom:
 	return -ENOMEM;
 }
 
+/* The trees of a diff, where long names find their sidecars. */
+struct trees {
+	git_tree *first, *second;	/* the delta's side first */
+};
+
+static int tree_sidecar(char *enc, size_t size, const char *sidecar,
+			void *ctx)
+{
+	const struct trees *t = ctx;
+	git_tree *order[2] = { t->first, t->second };
+	char tpath[3 * PATH_MAX + 1];
+	git_tree_entry *e = NULL;
+	git_blob *b = NULL;
+	size_t i, n;
+	int rc = -ENOENT;
+
+	if (strlen(sidecar) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	sb_repo_tree_path(tpath, sidecar);
+	for (i = 0; i < 2 && rc == -ENOENT; i++) {
+		if (!order[i] || git_tree_entry_bypath(&e, order[i], tpath))
+			continue;
+		if (git_blob_lookup(&b, git_tree_owner(order[i]),
+				    git_tree_entry_id(e))) {
+			rc = sb_repo_git_fail("cannot read a sidecar");
+		} else {
+			n = (size_t)git_blob_rawsize(b);
+			n = n < size ? n : size - 1;
+			memcpy(enc, git_blob_rawcontent(b), n);
+			enc[n] = '\0';
+			rc = (int)n;
+		}
+		git_blob_free(b);
+		git_tree_entry_free(e);
+		b = NULL;
+		e = NULL;
+	}
+	return rc;
+}
+
 /* Plaintext of a backing path; "<parent>/?" or "?" when it fails. */
-static char *plain_of(struct sb_store *st, const char *backing)
+static char *plain_of(struct sb_store *st, const char *backing,
+		      struct trees *t)
 {
 	char buf[PATH_MAX], dir[PATH_MAX];
 	const char *slash;
 
 	if (!strncmp(backing, ".sealbox/", 9) || !strcmp(backing, ".sealbox"))
 		return strdup(backing);
-	if (!sb_store_plain_path(st, buf, sizeof(buf), backing))
+	if (!sb_store_plain_path_with(st, buf, sizeof(buf), backing,
+				      tree_sidecar, t))
 		return strdup(buf);
 	slash = strrchr(backing, '/');
 	if (slash && (size_t)(slash - backing) < sizeof(dir)) {
 		memcpy(dir, backing, (size_t)(slash - backing));
 		dir[slash - backing] = '\0';
-		if (!sb_store_plain_path(st, buf, sizeof(buf), dir) &&
+		if (!sb_store_plain_path_with(st, buf, sizeof(buf), dir,
+					      tree_sidecar, t) &&
 		    strlen(buf) + 3 <= sizeof(buf)) {
 			memcpy(buf + strlen(buf), "/?", 3);
 			return strdup(buf);
@@ -193,8 +236,10 @@ static int internal(const char *store_path)
 }
 
 static int add_delta(struct sb_history_changes *ch, size_t *cap,
-		     struct sb_store *st, const git_diff_delta *d)
+		     struct sb_store *st, const git_diff_delta *d,
+		     git_tree *old, git_tree *new)
 {
+	struct trees t = { new, old };
 	const git_diff_file *f = d->status == GIT_DELTA_DELETED ? &d->old_file
 								 : &d->new_file;
 	char sp[PATH_MAX];
@@ -208,6 +253,10 @@ static int add_delta(struct sb_history_changes *ch, size_t *cap,
 	n = strlen(sp);
 	status = d->status == GIT_DELTA_ADDED ? 'A'
 		 : d->status == GIT_DELTA_DELETED ? 'D' : 'M';
+	if (status == 'D') {
+		t.first = old;
+		t.second = new;
+	}
 	if (n > strlen(MARKER) && !strcmp(sp + n - strlen(MARKER), MARKER)) {
 		if (status == 'M')
 			return 0;
@@ -217,7 +266,7 @@ static int add_delta(struct sb_history_changes *ch, size_t *cap,
 		return 0;
 	}
 	return ch_add(ch, cap, status, mode | (f->mode & 0777),
-		      plain_of(st, sp), strdup(sp));
+		      plain_of(st, sp, &t), strdup(sp));
 }
 
 static int ch_cmp(const void *a, const void *b)
@@ -257,7 +306,8 @@ static int diff_changes(struct sb_history_changes *ch, struct sb_repo *r,
 	if (git_diff_tree_to_tree(&diff, sb_repo_git(r), old, new, NULL))
 		return sb_repo_git_fail("cannot compare trees");
 	for (i = 0; !rc && i < git_diff_num_deltas(diff); i++)
-		rc = add_delta(ch, &cap, st, git_diff_get_delta(diff, i));
+		rc = add_delta(ch, &cap, st, git_diff_get_delta(diff, i), old,
+			       new);
 	git_diff_free(diff);
 	return rc;
 }

@@ -16,8 +16,10 @@
  *     (mode S_IFDIR);
  *   - long-name sidecars and the store's own files are left out;
  *   - ".sealbox/..." (public metadata) is shown as it is;
- *   - a name that does not decrypt (a long name whose sidecar is only in
- *     the tree, not on disk) is shown as "?", after its parent's
+ *   - long names are read through their sidecars in the commit's tree
+ *     (the parent's tree for a deleted path), not from the disk;
+ *   - a name that does not decrypt (damaged, other keys, a sidecar
+ *     missing from both trees) is shown as "?", after its parent's
  *     plaintext path when that decrypts ("mail/cur/?").
  * No file content is read.
  *

@@ -22,9 +22,9 @@
 
 /*
  * History of a real repository: first-parent walk, changed paths
- * decrypted (directories from their markers, sidecars left out, a long
- * name whose sidecar is gone from disk as "dir/?"), summaries, counts,
- * ahead/behind.
+ * decrypted (directories from their markers, sidecars left out, long
+ * names through the sidecars in the trees, "?" for names that do not
+ * decrypt), summaries, counts, ahead/behind.
  */
 
 struct fix {
@@ -250,15 +250,32 @@ static void test_changes(void **state)
 		"mail/Archive: created\n"
 		"mail/INBOX: +1 message, -1 message, 2 flag changes, "
 		"1 moved\n");
-	/* gone from disk with its sidecar: the name cannot be told */
-	changes(f, 2, "A contacts/default/?\n",
-		"contacts/default: +1 file\n");
-	changes(f, 3, "D contacts/default/?\n",
-		"contacts/default: -1 file\n");
-	/* on disk again: the sidecar is an entry of its own, not listed */
-	put(f, "contacts/default/" LONG ".vcf");
+	/* gone from disk with its sidecar: read from the trees */
 	changes(f, 2, "A contacts/default/" LONG ".vcf\n",
 		"contacts/default: +1 contact\n");
+	changes(f, 3, "D contacts/default/" LONG ".vcf\n",
+		"contacts/default: -1 contact\n");
+}
+
+/* Names that do not decrypt (another vault's keys) show as "?". */
+static void test_other_keys(void **state)
+{
+	struct fix *f = *state;
+	struct sb_store *mine = f->st;
+	struct sb_secrets *s = NULL;
+	uint8_t buf[37 + 32];
+
+	buf[0] = 1;
+	buf[1] = buf[2] = buf[3] = 0;
+	buf[4] = 1;
+	memset(buf + 5, 0x33, 32);
+	memset(buf + 37, 0x44, 32);
+	assert_int_equal(sb_secrets_parse(&s, buf, sizeof(buf)), 0);
+	assert_int_equal(sb_store_open(&f->st, f->root, s), 0);
+	sb_secrets_free(s);
+	changes(f, 2, "A ?\n", ".: +1 file\n");
+	sb_store_free(f->st);
+	f->st = mine;
 }
 
 int main(void)
@@ -267,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_walk),
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_changes),
+		cmocka_unit_test(test_other_keys),
 	};
 
 	if (sb_crypto_init(0))
