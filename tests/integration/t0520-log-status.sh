@@ -142,7 +142,7 @@ ok "sync again" sync_v "$M"
 out=$("$SEALBOX" status "$V" 2>&1)
 ok "nothing pending after the second sync" has "$out" "pending: 0 changes"
 out=$(log -n 1 --stat "$V" 2>&1)
-ok "a read message is a move" has "$out" "    mail/INBOX: 1 flag change, 1 moved"
+ok "read (new/ to cur/ with S) and flagged: moves and flag changes" has "$out" "    mail/INBOX: 2 flag changes, 1 moved"
 ok "a changed contact" has "$out" "    contacts/default: 1 changed"
 ok "--stat shows the decrypted paths" \
 	bash -c 'grep -qx "    A mail/INBOX/cur/1.host:2,S" <<<"$1" && grep -qx "    D mail/INBOX/new/1.host" <<<"$1" && grep -qx "    M contacts/default/a.vcf" <<<"$1"' _ "$out"
