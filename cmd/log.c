@@ -20,8 +20,9 @@
  * first, with decrypted paths and a summary per folder.
  *
  * Trust: history is verified from the root (sb_verify_range) on every run
- * when it holds at most VERIFY_ALL commits; a longer one is verified from
- * the last verified head of the sync state, the commits before it having
+ * when it holds at most VERIFY_ALL commits (measured: 2,000 commits in
+ * 2.6 s); a longer one is verified from the last verified head of the
+ * sync state when main descends from it, the commits before it having
  * been verified by the syncs that brought them, and the output says so.
  * A commit is shown "verified" only when verification covered it and no
  * refused commit lies below it: sb_verify_range checks parents before
@@ -29,7 +30,7 @@
  */
 
 #define MAIN_REF "refs/heads/main"
-#define VERIFY_ALL 20000
+#define VERIFY_ALL 2000	/* about 1.3 ms each: 2.6 s */
 
 static const char log_usage[] =
 	"log [-n N] [--stat] [--passphrase-file FILE | --passphrase-fd N] "
@@ -109,7 +110,8 @@ static int verify_history(struct log_ctx *x, const char *head)
 	memset(&vr, 0, sizeof(vr));
 	if ((rc = sb_history_count(x->r, head, VERIFY_ALL, &n)))
 		return rc;
-	if (n > VERIFY_ALL && *x->verified) {
+	if (n > VERIFY_ALL && *x->verified &&
+	    sb_repo_descends(x->r, head, x->verified) == 1) {
 		base = x->verified;
 		x->partial = 1;
 	}
@@ -127,8 +129,8 @@ static int verify_history(struct log_ctx *x, const char *head)
 		       "earlier syncs, not again now)\n", vr.verified,
 		       vr.verified == 1 ? "" : "s", base, VERIFY_ALL);
 	else
-		printf("history: %zu commit%s verified from the root\n", n,
-		       n == 1 ? "" : "s");
+		printf("history: %zu commit%s verified from the root\n",
+		       vr.verified, vr.verified == 1 ? "" : "s");
 	return 0;
 }
 
