@@ -244,11 +244,24 @@ static unsigned name_id(const char *name)
 	return *end ? 0 : (unsigned)v;
 }
 
+/* mkdir -p dir, 0700 (local state is private). */
 static int ensure_dir(const char *dir)
 {
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return sb_err_set(-errno, "cannot create %s: %s", dir,
-				  strerror(errno));
+	char buf[PATH_MAX];
+	size_t i, n = strlen(dir);
+
+	if (n >= sizeof(buf))
+		return sb_err_set(-ENAMETOOLONG, "%s: path too long", dir);
+	memcpy(buf, dir, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0700) && errno != EEXIST)
+			return sb_err_set(-errno, "cannot create %s: %s", buf,
+					  strerror(errno));
+		buf[i] = dir[i];
+	}
 	return 0;
 }
 
