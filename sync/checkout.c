@@ -263,7 +263,8 @@ static void merge_ops(struct co *c)
 {
 	size_t i, k = 0;
 
-	qsort(c->ops, c->n, sizeof(*c->ops), cmp_op);
+	if (c->n)
+		qsort(c->ops, c->n, sizeof(*c->ops), cmp_op);
 	for (i = 0; i < c->n; i++) {
 		struct op *o = &c->ops[i];
 
@@ -312,6 +313,8 @@ static struct op *find_op(struct co *c, const char *spath)
 	struct op key;
 
 	key.spath = (char *)spath;
+	if (!c->n)
+		return NULL;
 	return bsearch(&key, c->ops, c->n, sizeof(*c->ops), cmp_op);
 }
 
@@ -823,7 +826,8 @@ static int finish_dirs(struct co *c)
 	size_t i;
 	int fd, rc = 0;
 
-	qsort(c->dirs, c->ndirs, sizeof(*c->dirs), cmp_str);
+	if (c->ndirs)
+		qsort(c->dirs, c->ndirs, sizeof(*c->dirs), cmp_str);
 	for (i = 0; i < c->ndirs; i++) {
 		if (i && !strcmp(c->dirs[i], c->dirs[i - 1]))
 			continue;
