@@ -49,7 +49,6 @@ void sb_history_commit_clear(struct sb_history_commit *c)
 static void fill_commit(struct sb_history_commit *c, struct sb_repo *r,
 			git_commit *gc)
 {
-	const git_signature *who = git_commit_committer(gc);
 	size_t i;
 
 	git_oid_tostr(c->oid, sizeof(c->oid), git_commit_id(gc));
@@ -61,7 +60,6 @@ static void fill_commit(struct sb_history_commit *c, struct sb_repo *r,
 			      git_commit_parent_id(gc, (unsigned)i));
 	if (sb_verify_signer(c->signer, sizeof(c->signer), r, c->oid))
 		c->signer[0] = '\0';
-	(void)who;
 }
 
 int sb_history_next(struct sb_history *h, struct sb_history_commit *c)

@@ -1,0 +1,306 @@
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "crypto/crypto.h"
+#include "crypto/err.h"
+#include "sync/pim_edit.h"
+
+/* A growing text; wiped when freed (it holds someone's contacts). */
+struct ebuf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void ebuf_add(struct ebuf *b, const void *s, size_t n)
+{
+	char *p;
+	size_t cap;
+
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = malloc(cap);
+		if (!p) {
+			b->oom = 1;
+			return;
+		}
+		if (b->len)
+			memcpy(p, b->p, b->len);
+		if (b->p)
+			sb_wipe(b->p, b->cap);
+		free(b->p);
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void ebuf_str(struct ebuf *b, const char *s)
+{
+	ebuf_add(b, s, strlen(s));
+}
+
+static void ebuf_free(struct ebuf *b)
+{
+	if (b->p)
+		sb_wipe(b->p, b->cap);
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+#define DEPTH_MAX 32
+
+/* Logical (unfolded) lines, NUL-terminated, in one buffer. */
+struct text {
+	char *buf;
+	size_t size;
+	char **l;
+	size_t n;
+};
+
+static void text_free(struct text *t)
+{
+	if (t->buf)
+		sb_wipe(t->buf, t->size);
+	free(t->buf);
+	free(t->l);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Unfolds s: a line starting with a space or a tab continues the last. */
+static int unfold(struct text *t, const char *s, size_t len)
+{
+	size_t i, nl = 1, w = 0, e, n;
+	const char *p;
+
+	for (i = 0; i < len; i++)
+		nl += s[i] == '\n';
+	t->size = len + 1;
+	t->buf = malloc(t->size);
+	t->l = calloc(nl, sizeof(*t->l));
+	if (!t->buf || !t->l)
+		return -ENOMEM;
+	for (i = len >= 3 && !memcmp(s, "\xef\xbb\xbf", 3) ? 3 : 0; i < len;
+	     i = e + 1) {
+		for (e = i; e < len && s[e] != '\n'; e++)
+			;
+		p = s + i;
+		n = e - i;
+		if (n && p[n - 1] == '\r')
+			n--;
+		if (!n)
+			continue;
+		if (*p == ' ' || *p == '\t') {
+			if (!t->n)
+				return sb_err_set(SB_EFORMAT, "a continuation "
+						  "with nothing to continue");
+			w--;	/* over the last line's NUL */
+			p++;
+			n--;
+		} else {
+			t->l[t->n++] = t->buf + w;
+		}
+		memcpy(t->buf + w, p, n);
+		w += n;
+		t->buf[w++] = '\0';
+	}
+	return 0;
+}
+
+static int is_name_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+
+/* Name length and value offset of a content line (as sync/pim_merge.c). */
+static int split_line(const char *line, size_t *nlen, size_t *voff)
+{
+	size_t i = 0;
+	int quoted = 0;
+
+	while (is_name_char(line[i]))
+		i++;
+	if (!i || (line[i] != ';' && line[i] != ':'))
+		return SB_EFORMAT;
+	*nlen = i;
+	for (; line[i]; i++) {
+		if (line[i] == '"')
+			quoted = !quoted;
+		else if (line[i] == ':' && !quoted)
+			break;
+	}
+	if (!line[i])
+		return SB_EFORMAT;
+	*voff = i + 1;
+	return 0;
+}
+
+static int name_is(const char *line, size_t nlen, const char *name)
+{
+	return strlen(name) == nlen && !strncasecmp(line, name, nlen);
+}
+
+/* 1 when line's key (name in any case, parameters as written) is key. */
+static int key_is(const char *line, const char *key)
+{
+	size_t nlen, voff;
+
+	if (split_line(line, &nlen, &voff) || strlen(key) != voff - 1)
+		return 0;
+	return !strncasecmp(line, key, nlen) &&
+	       !memcmp(line + nlen, key + nlen, voff - 1 - nlen);
+}
+
+struct frame {
+	size_t begin, child;		/* BEGIN line, first nested BEGIN */
+	const char *name, *id[3];	/* UID, RECURRENCE-ID, TZID */
+};
+
+static const char *const id_props[3] = { "UID", "RECURRENCE-ID", "TZID" };
+
+/* The label sync/pim_merge.c gives a component: "NAME UID=x ...". */
+static int frame_is(const struct frame *f, const char *where)
+{
+	struct ebuf b = { 0 };
+	const char *p;
+	size_t i;
+	int same;
+
+	for (p = f->name; *p; p++) {
+		char c = *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
+
+		ebuf_add(&b, &c, 1);
+	}
+	for (i = 0; i < 3; i++) {
+		if (!f->id[i])
+			continue;
+		ebuf_str(&b, " ");
+		ebuf_str(&b, id_props[i]);
+		ebuf_str(&b, "=");
+		ebuf_str(&b, f->id[i]);
+	}
+	same = !b.oom && b.p && !strcmp(b.p, where);
+	ebuf_free(&b);
+	return same;
+}
+
+static void frame_prop(struct frame *f, const char *line, size_t nlen,
+		       size_t voff)
+{
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		if (!f->id[i] && name_is(line, nlen, id_props[i]))
+			f->id[i] = line + voff;
+}
+
+/* Finds the component labelled where: its BEGIN, END and first child. */
+static int find_comp(const struct text *t, const char *where, size_t *begin,
+		     size_t *end, size_t *child)
+{
+	struct frame st[DEPTH_MAX];
+	size_t i, nlen, voff, d = 0;
+
+	for (i = 0; i < t->n; i++) {
+		if (split_line(t->l[i], &nlen, &voff))
+			return sb_err_set(SB_EFORMAT, "not a content line");
+		if (name_is(t->l[i], nlen, "BEGIN")) {
+			if (d == DEPTH_MAX)
+				return sb_err_set(SB_EFORMAT, "nested too deep");
+			if (d && st[d - 1].child == SIZE_MAX)
+				st[d - 1].child = i;
+			memset(&st[d], 0, sizeof(st[d]));
+			st[d].begin = i;
+			st[d].child = SIZE_MAX;
+			st[d++].name = t->l[i] + voff;
+		} else if (name_is(t->l[i], nlen, "END")) {
+			if (!d)
+				return sb_err_set(SB_EFORMAT, "END without BEGIN");
+			if (frame_is(&st[--d], where)) {
+				*begin = st[d].begin;
+				*end = i;
+				*child = st[d].child == SIZE_MAX ? i
+								 : st[d].child;
+				return 0;
+			}
+		} else if (d) {
+			frame_prop(&st[d - 1], t->l[i], nlen, voff);
+		}
+	}
+	return -ENOENT;
+}
+
+/* Writes one logical line folded at 75 octets (not inside UTF-8), CRLF. */
+static void emit_line(struct ebuf *b, const char *s)
+{
+	size_t n = strlen(s), room = 75, cut;
+
+	while (n > room) {
+		cut = room;
+		while (cut > 1 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+			cut--;
+		ebuf_add(b, s, cut);
+		ebuf_add(b, "\r\n ", 3);
+		s += cut;
+		n -= cut;
+		room = 74;
+	}
+	ebuf_add(b, s, n);
+	ebuf_add(b, "\r\n", 2);
+}
+
+int sb_pim_replace_prop(char **out, size_t *outlen, const char *s,
+			size_t len, const char *where, const char *what,
+			const char *line)
+{
+	struct ebuf b = { 0 };
+	struct text t = { 0 };
+	size_t i, begin = 0, end = 0, child = 0, nlen, voff;
+	int rc, depth = 0, put = !line;
+
+	if ((rc = unfold(&t, s, len)))
+		goto out;
+	rc = find_comp(&t, where, &begin, &end, &child);
+	if (rc == -ENOENT)
+		rc = sb_err_set(-ENOENT, "the item no longer holds %s", where);
+	if (rc)
+		goto out;
+	for (i = 0; i < t.n; i++) {
+		split_line(t.l[i], &nlen, &voff);
+		if (i > begin && i < end && name_is(t.l[i], nlen, "END"))
+			depth--;
+		if (i > begin && i < end && !depth && key_is(t.l[i], what)) {
+			if (!put)
+				emit_line(&b, line);
+			put = 1;
+			continue;
+		}
+		if (i == child && !put) {
+			emit_line(&b, line);
+			put = 1;
+		}
+		if (i > begin && i < end && name_is(t.l[i], nlen, "BEGIN"))
+			depth++;
+		emit_line(&b, t.l[i]);
+	}
+	rc = b.oom ? -ENOMEM : 0;
+	if (!rc) {
+		*out = b.p;
+		*outlen = b.len;
+		memset(&b, 0, sizeof(b));
+	}
+out:
+	ebuf_free(&b);
+	text_free(&t);
+	return rc;
+}
