@@ -446,10 +446,18 @@ static int expand(struct job *j, const char *spath)
 	return rc ? rc : expand_stale(j, spath);
 }
 
-static int collect_one(struct job *j, const char *path)
+static int collect_one(struct job *j, const char *given)
 {
+	char path[PATH_MAX];
+	size_t n = strlen(given);
 	struct stat st;
 
+	while (n && given[n - 1] == '/')
+		n--;
+	if (n >= sizeof(path))
+		return sb_err_set(-ENAMETOOLONG, "%s: path too long", given);
+	memcpy(path, given, n);
+	path[n] = '\0';
 	if (*path && skipped(path))
 		return 0;
 	if (fstatat(j->rootfd, *path ? path : ".", &st, AT_SYMLINK_NOFOLLOW)) {
@@ -767,6 +775,8 @@ static int read_link(struct job *j, struct upd *u, char **buf, size_t *len)
 	n = readlinkat(j->rootfd, u->spath, *buf, PATH_MAX);
 	if (n < 0)
 		return -errno;
+	if (n == PATH_MAX)
+		return -ENAMETOOLONG;
 	*len = (size_t)n;
 	return 0;
 }
