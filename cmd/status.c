@@ -28,7 +28,9 @@
  *   head: <oid>  |  head: none
  *   pending: N changes   (store files whose stat differs from the stat
  *                         cache, new ones and removed ones)
- *   ahead A, behind B    (refs/heads/main against refs/sealbox/fetched)
+ *   ahead A, behind B    (refs/heads/main against the remote's main as
+ *                         last seen: refs/sealbox/fetched, or what was
+ *                         pushed on top of it since)
  *   verified: <oid>      (last remote head that passed verification)
  *   last sync: YYYY-MM-DD HH:MM:SS (N s ago)  |  last sync: never
  *   last attempt: ...    (when later than the last sync)
@@ -207,13 +209,30 @@ static void show_pending(const char *vault, int has_head)
 		printf("pending: %zu change%s\n", n, n == 1 ? "" : "s");
 }
 
-static void show_ahead(struct sb_repo *r, const char *head)
+/*
+ * The remote's main as last known: refs/sealbox/fetched, or what this
+ * device pushed on top of it since.
+ */
+static int upstream(struct sb_repo *r, const struct sb_state *s,
+		    char oid[SB_OID_HEX])
 {
-	char fetched[SB_OID_HEX];
+	int rc = sb_repo_ref(r, FETCHED_REF, oid);
+
+	if (*s->pushed && (rc || sb_repo_descends(r, s->pushed, oid) == 1)) {
+		memcpy(oid, s->pushed, SB_OID_HEX);
+		rc = 0;
+	}
+	return rc;
+}
+
+static void show_ahead(struct sb_repo *r, const struct sb_state *s,
+		       const char *head)
+{
+	char up[SB_OID_HEX];
 	size_t ahead = 0, behind = 0;
 	int rc;
 
-	if (sb_repo_ref(r, FETCHED_REF, fetched)) {
+	if (upstream(r, s, up)) {
 		if (*head && !sb_history_count(r, head, SIZE_MAX - 1, &ahead))
 			printf("ahead %zu, behind 0 (nothing fetched yet)\n",
 			       ahead);
@@ -222,9 +241,9 @@ static void show_ahead(struct sb_repo *r, const char *head)
 		return;
 	}
 	if (!*head)
-		rc = sb_history_count(r, fetched, SIZE_MAX - 1, &behind);
+		rc = sb_history_count(r, up, SIZE_MAX - 1, &behind);
 	else
-		rc = sb_history_ahead_behind(r, head, fetched, &ahead, &behind);
+		rc = sb_history_ahead_behind(r, head, up, &ahead, &behind);
 	if (rc)
 		printf("ahead ?, behind ? (%s)\n", sb_err_msg(rc));
 	else
@@ -297,7 +316,7 @@ static int show(const char *vault)
 	show_remote(r);
 	printf("head: %s\n", *head ? head : "none");
 	show_pending(vault, *head != '\0');
-	show_ahead(r, head);
+	show_ahead(r, &s, head);
 	show_state(&s);
 	show_conflicts(vault);
 	sb_state_clear(&s);
