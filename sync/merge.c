@@ -718,7 +718,17 @@ static int keep_copy(struct mg *m, size_t idx, const struct ver *v, int side)
 	return add_conflict(m, plain, name, NULL, m->dev[side], &v->oid);
 }
 
-/* Both changed to different versions, both present. */
+static int same_text(const struct texts *x, int a, int b)
+{
+	return x->p[a] && x->p[b] && x->len[a] == x->len[b] &&
+	       !memcmp(x->p[a], x->p[b], x->len[a]);
+}
+
+/*
+ * Both changed to different versions, both present. Versions are
+ * compared by plaintext: a file written again with the same text is a
+ * new blob, not a change.
+ */
 static int both_changed(struct mg *m, size_t idx)
 {
 	struct item *it = &m->it[idx];
@@ -731,8 +741,11 @@ static int both_changed(struct mg *m, size_t idx)
 		return keep_copy(m, idx, &theirs, T);
 	if ((rc = texts_read(m, it, &x)))
 		return rc;
-	if (x.len[O] == x.len[T] && !memcmp(x.p[O], x.p[T], x.len[O]))
-		it->res.mode = merged_mode(it);		/* same text */
+	if (same_text(&x, O, B))
+		it->res.oid = theirs.oid;	/* theirs changed the text */
+	if (same_text(&x, O, T) || same_text(&x, T, B) ||
+	    same_text(&x, O, B))
+		it->res.mode = merged_mode(it);
 	else if (!is_pim(it->plain) || !(rc = merge_pim(m, it, &x)))
 		rc = keep_copy(m, idx, &theirs, T);
 	texts_free(&x);

@@ -586,29 +586,39 @@ static void test_keep_both(void **state)
 	sb_merge_report_free(rep);
 }
 
-/* Same text on both sides (separately encrypted): no copy. */
+/*
+ * Same text on both sides (separately encrypted): no copy; a file
+ * written again with its old text is no change.
+ */
 static void test_same_text(void **state)
 {
 	struct fix *f = *state;
 	struct sb_merge_report *rep;
 	struct list l;
+	int swap;
 
 	put(&f->a, "x/f", "base\n");
+	put(&f->a, "x/g", "base g\n");
 	fork_b(f);
 	put(&f->a, "x/f", "same\n");
 	put(&f->a, "y/new", "added on both\n");
+	put(&f->a, "x/g", "base g\n");
 	commit(f, &f->a, f->ca);
 	put(&f->b, "x/f", "same\n");
 	put(&f->b, "y/new", "added on both\n");
+	put(&f->b, "x/g", "changed g\n");
 	commit(f, &f->b, f->cb);
-	merge(f, &rep, &l, 0);
-	assert_int_equal(rep->kept_both, 0);
-	assert_int_equal(rep->nconflicts, 0);
-	assert_true(has(&l, "x/f\tsame\n"));
-	assert_true(has(&l, "y/new\tadded on both\n"));
-	assert_int_equal(l.n, 4);
-	list_free(&l);
-	sb_merge_report_free(rep);
+	for (swap = 0; swap < 2; swap++) {
+		merge(f, &rep, &l, swap);
+		assert_int_equal(rep->kept_both, 0);
+		assert_int_equal(rep->nconflicts, 0);
+		assert_true(has(&l, "x/f\tsame\n"));
+		assert_true(has(&l, "x/g\tchanged g\n"));
+		assert_true(has(&l, "y/new\tadded on both\n"));
+		assert_int_equal(l.n, 5);
+		list_free(&l);
+		sb_merge_report_free(rep);
+	}
 }
 
 /* Long names (sidecars) added, removed and kept both. */
