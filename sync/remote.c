@@ -776,12 +776,21 @@ static int ca_select(struct remote_ctx *x)
 static int remote_open(git_remote **out, struct sb_repo *r,
 		       struct remote_ctx *x, const struct sb_remote_config *c)
 {
+	git_remote_create_options o;
 	int rc;
 
 	if ((rc = ctx_init(x, c)) || (rc = ca_select(x)))
 		return rc;
-	/* Anonymous: no configured refspecs, so no other ref is touched. */
-	if (git_remote_create_anonymous(out, sb_repo_git(r), c->url))
+	/*
+	 * Anonymous: no configured refspecs, so no other ref is touched. The
+	 * URL is used as configured, without url.*.insteadOf rewriting
+	 * (whose regex match also leaks in libgit2 1.5).
+	 */
+	git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	o.repository = sb_repo_git(r);
+	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+		  GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	if (git_remote_create_with_opts(out, c->url, &o))
 		return map_error(x, -1, "use");
 	return 0;
 }
@@ -916,24 +925,29 @@ static char **cfg_field(struct sb_remote_config *c, size_t i)
 	return (char **)((char *)c + cfg_keys[i].off);
 }
 
-static int cfg_read(git_config *cfg, struct sb_remote_config *c)
+/* A string setting (malloc'd), or NULL in *out when unset. */
+static int cfg_string(git_config *cfg, const char *key, char **out)
 {
 	git_buf b = { 0 };
-	size_t i;
-	int e;
+	int e = git_config_get_string_buf(&b, cfg, key);
 
-	for (i = 0; i < NKEYS; i++) {
-		e = git_config_get_string_buf(&b, cfg, cfg_keys[i].key);
-		if (e == GIT_ENOTFOUND)
-			continue;
-		if (e)
-			return sb_repo_git_fail("cannot read the remote settings");
-		*cfg_field(c, i) = strdup(b.ptr);
-		git_buf_dispose(&b);
-		if (!*cfg_field(c, i))
-			return -ENOMEM;
-	}
-	return 0;
+	if (e == GIT_ENOTFOUND)
+		return 0;
+	if (e)
+		return sb_repo_git_fail("cannot read the remote settings");
+	*out = strdup(b.ptr);
+	git_buf_dispose(&b);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int cfg_read(git_config *cfg, struct sb_remote_config *c)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; !rc && i < NKEYS; i++)
+		rc = cfg_string(cfg, cfg_keys[i].key, cfg_field(c, i));
+	return rc;
 }
 
 int sb_remote_config_load(struct sb_repo *r, struct sb_remote_config *c)
@@ -942,13 +956,13 @@ int sb_remote_config_load(struct sb_repo *r, struct sb_remote_config *c)
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	if ((rc = sb_repo_remote(r, &c->url)))
-		goto out;
 	if (git_repository_config_snapshot(&cfg, sb_repo_git(r))) {
 		rc = sb_repo_git_fail("cannot read the repository config");
 		goto out;
 	}
-	if ((rc = cfg_read(cfg, c)))
+	/* Not git_remote_lookup: its regex match leaks in libgit2 1.5. */
+	if ((rc = cfg_string(cfg, "remote.origin.url", &c->url)) ||
+	    (rc = cfg_read(cfg, c)))
 		goto out;
 	c->attempts = sb_repo_config_int(r, "sealbox.attempts", 0);
 out:
@@ -970,18 +984,22 @@ static int local_config(git_config **out, struct sb_repo *r)
 	return e ? sb_repo_git_fail("cannot open the repository config") : 0;
 }
 
-/* remote.origin.url, creating the remote with its default refspec. */
-static int set_url(struct sb_repo *r, const char *url)
+/*
+ * remote.origin.url (and the default fetch refspec of a new remote),
+ * through the local config: libgit2 1.5's git_remote_create and
+ * git_remote_set_url go through a regex match that leaks on no match.
+ */
+static int set_url(git_config *cfg, const char *url)
 {
-	git_remote *rem = NULL;
-	int e = git_remote_lookup(&rem, sb_repo_git(r), "origin");
+	git_config_entry *e = NULL;
+	int found = !git_config_get_entry(&e, cfg, "remote.origin.fetch");
 
-	if (!e)
-		e = git_remote_set_url(sb_repo_git(r), "origin", url);
-	else if (e == GIT_ENOTFOUND)
-		e = git_remote_create(&rem, sb_repo_git(r), "origin", url);
-	git_remote_free(rem);
-	return e ? sb_repo_git_fail("cannot set the remote") : 0;
+	git_config_entry_free(e);
+	if (git_config_set_string(cfg, "remote.origin.url", url) ||
+	    (!found && git_config_set_string(cfg, "remote.origin.fetch",
+					     "+refs/heads/*:refs/remotes/origin/*")))
+		return sb_repo_git_fail("cannot set the remote");
+	return 0;
 }
 
 int sb_remote_config_save(struct sb_repo *r, const struct sb_remote_config *c)
@@ -990,10 +1008,10 @@ int sb_remote_config_save(struct sb_repo *r, const struct sb_remote_config *c)
 	size_t i;
 	int rc;
 
-	if (c->url && (rc = set_url(r, c->url)))
-		return rc;
 	if ((rc = local_config(&cfg, r)))
 		return rc;
+	if (c->url)
+		rc = set_url(cfg, c->url);
 	for (i = 0; !rc && i < NKEYS; i++) {
 		const char *v = *cfg_field((struct sb_remote_config *)c, i);
 
