@@ -4,7 +4,7 @@
 # ahead/behind, the sync state (last sync, refused commits), MOUNTPOINT
 # arguments, and a history holding a commit nobody signed.
 . "$SB_SRC/tests/lib.sh"
-PLAN=43
+PLAN=67
 plan $PLAN
 
 V=$T/v
@@ -148,5 +148,56 @@ ok "--stat shows the decrypted paths" \
 	bash -c 'grep -qx "    A mail/INBOX/cur/1.host:2,S" <<<"$1" && grep -qx "    D mail/INBOX/new/1.host" <<<"$1" && grep -qx "    M contacts/default/a.vcf" <<<"$1"' _ "$out"
 ok "every commit is shown verified" \
 	test "$(log "$V" | grep -c '^commit [0-9a-f]* verified$')" = 3
+
+# ---- a second device, a remote, and what a merge kept ----
+
+N=$T/n
+git init -q --bare -b main "$T/bare.git"
+ok "remote set" "$SEALBOX" remote set "file://$T/bare.git" "$V"
+echo base >"$M/notes.txt"
+ok "sync pushes the history" sync_v "$M"
+out=$("$SEALBOX" status "$V" 2>&1)
+ok "status shows the remote" has "$out" "remote: file://$T/bare.git"
+ok "nothing ahead or behind after the push" has "$out" "ahead 0, behind 0"
+ok "a second device clones" "$SEALBOX" clone --device phone \
+	--passphrase-file "$P" --recovery-file "$T/v.recovery" \
+	"file://$T/bare.git" "$T/w"
+sb_mount "$T/w" "$N"
+ok "the first device takes the enrolment" sync_v "$M"
+card() { printf 'BEGIN:VCARD\r\nVERSION:4.0\r\nUID:a\r\nFN:%s\r\nREV:%s\r\nEND:VCARD\r\n' "$1" "$2"; }
+card "From laptop" 20260102 >"$M/contacts/default/a.vcf"
+echo laptop >"$M/notes.txt"
+card "From phone" 20260103 >"$N/contacts/default/a.vcf"
+echo phone >"$N/notes.txt"
+ok "the laptop syncs first" sync_v "$M"
+ok "the phone merges" sync_v "$N"
+out=$(log -n 1 "$N" 2>&1)
+ok "the merge commit shows its parents" grep -Eq "^Merge:  [0-9a-f]{12} [0-9a-f]{12}$" <<<"$out"
+out=$("$SEALBOX" status "$N" 2>&1)
+ok "status counts the kept versions" has "$out" "conflicts: 2 kept (\`sealbox conflicts\` lists them)"
+out=$("$SEALBOX" conflicts --passphrase-file "$P" "$N" 2>&1)
+ok "the losing property line is listed" \
+	grep -Eqx "[0-9]+ [0-9-]+ [0-9:]+ property contacts/default/a.vcf VCARD UID=a: FN:From laptop \(lost by laptop\)" <<<"$out"
+ok "the kept copy is listed" \
+	grep -Eqx "[0-9]+ [0-9-]+ [0-9:]+ kept notes.txt: notes.txt.sealbox-conflict-laptop \(lost by laptop\)" <<<"$out"
+pid=$(awk '/ property /{print $1}' <<<"$out")
+kid=$(awk '/ kept /{print $1}' <<<"$out")
+ok "restore the property" "$SEALBOX" conflicts restore "$pid" --passphrase-file "$P" "$N"
+ok "the losing line is back, the rest as merged" \
+	cmp -s <(card "From laptop" 20260103) "$N/contacts/default/a.vcf"
+ok "restore the kept copy" "$SEALBOX" conflicts restore "$kid" --passphrase-file "$P" "$N"
+is "it is back at its path" "$(cat "$N/notes.txt")" laptop
+nok "and gone from beside it" test -e "$N/notes.txt.sealbox-conflict-laptop"
+out=$("$SEALBOX" conflicts --passphrase-file "$P" "$N" 2>&1)
+is "both are marked restored" "$(grep -c ' \[restored\]$' <<<"$out")" 2
+out=$("$SEALBOX" conflicts restore "$pid" --passphrase-file "$P" "$N" 2>&1)
+is "a second restore is refused" "$out" "sealbox: kept version $pid was restored already"
+ok "sync the restored versions" sync_v "$N"
+out=$(log -n 1 "$N" 2>&1)
+ok "the log shows them" bash -c 'grep -qx "    contacts/default: 1 changed" <<<"$1" && grep -qx "    .: -1 file, 1 changed" <<<"$1"' _ "$out"
+ok "drop one" "$SEALBOX" conflicts drop "$pid" "$N"
+ok "drop the other" "$SEALBOX" conflicts drop "$kid" "$N"
+out=$("$SEALBOX" conflicts --passphrase-file "$P" "$N" 2>&1)
+is "none left" "$out" "no kept versions"
 
 sb_done
