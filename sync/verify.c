@@ -254,11 +254,21 @@ static int check_commit(git_repository *g, const git_oid *oid,
 	return rc;
 }
 
+/*
+ * git_graph_descendant_of is 0 for unrelated histories and negative when
+ * a commit cannot be read (a malformed or missing object): that is not a
+ * rollback, and saying so would send the user after the wrong cause.
+ */
 static int check_descends(git_repository *g, const git_oid *head,
 			  const git_oid *base)
 {
-	if (git_oid_equal(head, base) || git_graph_descendant_of(g, head, base) == 1)
+	int d = git_oid_equal(head, base) ? 1
+		: git_graph_descendant_of(g, head, base);
+
+	if (d == 1)
 		return 0;
+	if (d < 0)
+		return sb_repo_git_fail("cannot read the history");
 	return sb_err_set(-ESTALE, "the remote history does not contain the "
 			  "last verified commit (rolled back or rewritten); "
 			  "refused");
