@@ -14,6 +14,7 @@
 #include "crypto/wrap.h"
 #include "fs/store.h"
 #include "sync/policy.h"
+#include "sync/remote.h"
 #include "sync/repo.h"
 
 static const char init_usage[] =
@@ -201,10 +202,11 @@ static int write_store(const struct init_state *st, const char *vault)
 static int first_commit(struct sb_repo *repo, const struct init_state *st,
 			const char *remote)
 {
+	struct sb_remote_config rcfg = { .url = (char *)remote };
 	char oid[SB_OID_HEX], msg[256];
 	int rc;
 
-	if (remote && (rc = sb_repo_set_remote(repo, remote)))
+	if (remote && (rc = sb_remote_config_save(repo, &rcfg)))
 		return rc;
 	snprintf(msg, sizeof(msg), "sealbox: create vault\n\nFirst device: %s\n",
 		 st->dev->name);
