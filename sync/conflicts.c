@@ -97,7 +97,7 @@ static int rec_encode(struct rbuf *b, const struct sb_conflict_rec *r)
 	rbuf_str(b, REC_MAGIC);
 	put_num(b, "id", r->id);
 	put_num(b, "when", r->when);
-	put_field(b, "merge", r->merge);
+	put_field(b, "merge", r->merge[0] ? r->merge : NULL);
 	put_field(b, "path", r->c.path);
 	put_field(b, "kept", r->c.kept);
 	put_field(b, "where", r->c.where);

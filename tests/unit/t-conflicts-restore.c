@@ -186,9 +186,19 @@ static void test_ids_drop(void **state)
 	assert_int_equal(l->n, 0);
 	sb_conflicts_list_free(l);
 
+	struct sb_merge_report rep;
+
 	record(f, &c, 1, 1);
 	record(f, &c, 1, 2);
-	record(f, &c, 1, 3);
+	/* no merge commit named */
+	memset(&rep, 0, sizeof(rep));
+	rep.conflicts = &c;
+	rep.nconflicts = 1;
+	assert_int_equal(sb_conflicts_record(f->st, f->dir, &rep, NULL, 3), 0);
+	assert_int_equal(sb_conflicts_list(&l, f->st, f->dir), 0);
+	assert_int_equal(l->n, 3);
+	assert_string_equal(l->recs[2].merge, "");
+	sb_conflicts_list_free(l);
 	assert_int_equal(sb_conflicts_drop(f->dir, 2), 0);
 	assert_int_equal(sb_conflicts_drop(f->dir, 2), -ENOENT);
 	assert_int_equal(sb_conflicts_drop(f->dir, 0), -ENOENT);
