@@ -509,6 +509,7 @@ static int ctx_init(struct remote_ctx *x, const struct sb_remote_config *c)
 
 	memset(x, 0, sizeof(*x));
 	x->c = c;
+	x->last_pct = UINT_MAX;
 	if (!c || !c->url || !*c->url)
 		return sb_err_set(-ENOENT, "no remote is configured; set one "
 				  "with sealbox remote set URL VAULT");
@@ -662,7 +663,7 @@ static int fetch_progress(const git_indexer_progress *p, void *payload)
 	unsigned pct = p->total_objects ?
 		100u * p->received_objects / p->total_objects : 0;
 
-	if (!show_progress(x) || (pct == x->last_pct && pct != 100))
+	if (!show_progress(x) || pct == x->last_pct)
 		return 0;
 	x->last_pct = pct;
 	fprintf(stderr, "\rsealbox: receiving objects: %3u%% (%u/%u), "
@@ -678,7 +679,7 @@ static int push_progress(unsigned int cur, unsigned int total, size_t bytes,
 	struct remote_ctx *x = payload;
 	unsigned pct = total ? 100u * cur / total : 0;
 
-	if (!show_progress(x) || (pct == x->last_pct && pct != 100))
+	if (!show_progress(x) || pct == x->last_pct)
 		return 0;
 	x->last_pct = pct;
 	fprintf(stderr, "\rsealbox: sending objects: %3u%% (%u/%u), %zu KiB%s",
