@@ -307,14 +307,36 @@ out:
 	return rc;
 }
 
+/* The signer's name in the policy of c's tree: 1, 0 when absent, or error. */
+static int name_in(git_repository *g, const git_commit *c,
+		   const uint8_t *signer, char *name, size_t size)
+{
+	const struct sb_policy_device *d;
+	struct sb_policy *p;
+	int rc;
+
+	if ((rc = commit_policy(g, c, &p)))
+		return rc;
+	d = sb_policy_signer(p, signer);
+	rc = d || !memcmp(p->recovery_sign, signer, SB_ED25519_LEN);
+	if (rc)
+		snprintf(name, size, "%s", d ? d->name : "recovery");
+	sb_policy_free(p);
+	return rc;
+}
+
+/*
+ * The commit's own policy first (a new device merging its enrolment),
+ * then its parents' (a device that removed itself, a recovery key that
+ * handed over to another): the policy that gave the signer its say.
+ */
 int sb_verify_signer(char *name, size_t size, struct sb_repo *r,
 		     const char *oid_hex)
 {
 	git_repository *g = sb_repo_git(r);
 	uint8_t signer[SB_ED25519_LEN];
-	const struct sb_policy_device *d;
-	struct sb_policy *p = NULL;
-	git_commit *c = NULL;
+	git_commit *c = NULL, *par;
+	unsigned i;
 	git_oid oid;
 	int rc;
 
@@ -324,13 +346,15 @@ int sb_verify_signer(char *name, size_t size, struct sb_repo *r,
 		return rc;
 	if (git_commit_lookup(&c, g, &oid))
 		return sb_repo_git_fail("cannot read a commit");
-	if (!(rc = commit_policy(g, c, &p))) {
-		d = sb_policy_signer(p, signer);
-		snprintf(name, size, "%s", d ? d->name
-			 : !memcmp(p->recovery_sign, signer, 32) ? "recovery"
-								 : "unknown");
-		sb_policy_free(p);
+	rc = name_in(g, c, signer, name, size);
+	for (i = 0; !rc && i < git_commit_parentcount(c); i++) {
+		if (git_commit_parent(&par, c, i))
+			break;
+		rc = name_in(g, par, signer, name, size) > 0;
+		git_commit_free(par);
 	}
+	if (!rc)
+		snprintf(name, size, "unknown");
 	git_commit_free(c);
-	return rc;
+	return rc < 0 ? rc : 0;
 }

@@ -1143,6 +1143,34 @@ static void test_malformed_commit(void **state)
 			  "cannot walk the history: ");
 }
 
+/*
+ * sb_verify_signer names the signer for logs as its authority came: from
+ * the parents' policy when the commit's own no longer names it.
+ */
+static void test_signer_names(void **state)
+{
+	struct fix *f = *state;
+	char t[SB_OID_HEX], c1[SB_OID_HEX], c2[SB_OID_HEX], c3[SB_OID_HEX];
+	char name[80];
+
+	make_root(f);
+	/* the recovery key hands over to a new one */
+	use_policy(f, REC2, 1, "laptop", 1, "phone", 0, NULL);
+	snap(f, t);
+	commit(f, c1, t, f->r0, NULL, "new recovery key", REC);
+	/* the laptop hands admin over to the phone and leaves */
+	use_policy(f, REC2, 2, "phone", 1, NULL);
+	snap(f, t);
+	commit(f, c2, t, c1, NULL, "laptop leaves", LAPTOP);
+	commit(f, c3, t, c2, NULL, "mallory", MALLORY);
+	assert_accepted(f, f->r0, c2, -1, 2);
+	assert_signer(f, c1, "recovery");
+	assert_signer(f, c2, "laptop");
+	assert_signer(f, c3, "unknown");
+	assert_int_equal(sb_verify_signer(name, sizeof(name), f->r, "xyz"),
+			 SB_EFORMAT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1187,6 +1215,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_commit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_signer_names, setup,
 						teardown),
 	};
 
