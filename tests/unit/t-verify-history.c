@@ -274,15 +274,15 @@ static void make_root(struct fix *f)
 static void git_write(struct fix *f, char oid[SB_OID_HEX], const char *raw,
 		      size_t len)
 {
-	char path[PATH_MAX], cmd[PATH_MAX + 128], line[64];
+	char path[PATH_MAX], cmd[2 * PATH_MAX + 128], line[64];
 	FILE *fp;
 
 	snprintf(path, sizeof(path), "%s/.git/raw-commit", f->root);
 	assert_non_null(fp = fopen(path, "w"));
 	assert_int_equal(fwrite(raw, 1, len, fp), len);
 	assert_int_equal(fclose(fp), 0);
-	snprintf(cmd, sizeof(cmd), "git -C '%s' hash-object -t commit -w "
-		 "--literally '%s'", f->root, path);
+	snprintf(cmd, sizeof(cmd), "git -c safe.directory='*' -C '%s' "
+		 "hash-object -t commit -w --literally '%s'", f->root, path);
 	assert_non_null(fp = popen(cmd, "r"));
 	assert_non_null(fgets(line, sizeof(line), fp));
 	assert_int_equal(pclose(fp), 0);
