@@ -489,18 +489,22 @@ static int parse_url(struct remote_ctx *x, const char *url)
 	return parse_authority(x, a, slash - a);
 }
 
-/* Replaces every copy of the URL's password in the recorded message. */
-static void scrub(struct remote_ctx *x, char *msg)
+/* Copies msg to out with every copy of the URL's password as "***". */
+static void scrub(const struct remote_ctx *x, char *out, size_t size,
+		  const char *msg)
 {
-	size_t plen = strlen(x->password);
-	char *p;
+	size_t plen = strlen(x->password), n = 0;
 
-	if (!plen)
-		return;
-	while ((p = strstr(msg, x->password))) {
-		memmove(p + 3, p + plen, strlen(p + plen) + 1);
-		memcpy(p, "***", 3);
+	while (*msg && n + 4 < size) {
+		if (plen && !strncmp(msg, x->password, plen)) {
+			memcpy(out + n, "***", 3);
+			n += 3;
+			msg += plen;
+		} else {
+			out[n++] = *msg++;
+		}
 	}
+	out[n] = '\0';
 }
 
 static int ctx_init(struct remote_ctx *x, const struct sb_remote_config *c)
@@ -573,11 +577,62 @@ static int cred_refuse(struct remote_ctx *x, const char *user)
 	return GIT_EAUTH;
 }
 
+/*
+ * 1 when a private key file needs a passphrase (OpenSSH format with a
+ * cipher other than "none", or an encrypted PEM key): sealbox asks for
+ * none, such keys belong in ssh-agent.
+ */
+static int key_encrypted(const char *path)
+{
+	static const char begin[] = "-----BEGIN OPENSSH PRIVATE KEY-----";
+	char text[4096], b64[64];
+	uint8_t raw[48];
+	size_t n, i, j, len = sizeof(raw);
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return 0;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	if (strstr(text, "ENCRYPTED"))
+		return 1;
+	if (strncmp(text, begin, sizeof(begin) - 1))
+		return 0;
+	for (i = sizeof(begin) - 1, j = 0; text[i] && j < sizeof(b64); i++)
+		if (!isspace((unsigned char)text[i]))
+			b64[j++] = text[i];
+	/* "openssh-key-v1\0", then the cipher name as an ssh string */
+	if (j < sizeof(b64) || sb_base64_decode(raw, &len, b64, j) ||
+	    len < 23 || memcmp(raw, "openssh-key-v1", 15))
+		return 0;
+	return sb_get_be32(raw + 15) != 4 || memcmp(raw + 19, "none", 4);
+}
+
+static int key_cred(git_credential **out, struct remote_ctx *x,
+		    const char *user, const char *key)
+{
+	char pub[PATH_MAX + 4];
+
+	if (key_encrypted(key)) {
+		x->err = sb_err_set(SB_EAUTH, "ssh: the key file %s is "
+				    "protected by a passphrase; add it to "
+				    "ssh-agent (ssh-add) and leave --ssh-key "
+				    "unset", key);
+		return GIT_EAUTH;
+	}
+	snprintf(pub, sizeof(pub), "%s.pub", key);
+	tried_add(x, key);
+	return git_credential_ssh_key_new(out, user,
+					  access(pub, R_OK) ? NULL : pub, key,
+					  NULL);
+}
+
 /* The key file for this attempt: step 0 agent, then ~/.ssh/id_ed25519. */
 static int cred_default(git_credential **out, struct remote_ctx *x,
 			const char *user, int step)
 {
-	char key[PATH_MAX], pub[PATH_MAX + 4];
+	char key[PATH_MAX];
 
 	if (step == 0 && getenv("SSH_AUTH_SOCK")) {
 		tried_add(x, "the ssh-agent's keys");
@@ -586,17 +641,12 @@ static int cred_default(git_credential **out, struct remote_ctx *x,
 	if (step > 1 || home_file(key, sizeof(key), ".ssh/id_ed25519") ||
 	    access(key, R_OK))
 		return cred_refuse(x, user);
-	snprintf(pub, sizeof(pub), "%s.pub", key);
-	tried_add(x, key);
-	return git_credential_ssh_key_new(out, user,
-					  access(pub, R_OK) ? NULL : pub, key,
-					  NULL);
+	return key_cred(out, x, user, key);
 }
 
 static int cred_key_file(git_credential **out, struct remote_ctx *x,
 			 const char *user)
 {
-	char pub[PATH_MAX + 4];
 	const char *key = x->c->ssh_key;
 
 	if (x->tries > 1)
@@ -606,11 +656,7 @@ static int cred_key_file(git_credential **out, struct remote_ctx *x,
 				    "%s: %s", key, strerror(errno));
 		return GIT_EAUTH;
 	}
-	snprintf(pub, sizeof(pub), "%s.pub", key);
-	tried_add(x, key);
-	return git_credential_ssh_key_new(out, user,
-					  access(pub, R_OK) ? NULL : pub, key,
-					  NULL);
+	return key_cred(out, x, user, key);
 }
 
 static int credentials(git_credential **out, const char *url,
@@ -715,15 +761,14 @@ static int map_error(struct remote_ctx *x, int e, const char *what)
 
 	if (x->err)
 		return x->err;	/* a callback said why */
-	snprintf(msg, sizeof(msg), "%s", m);
-	scrub(x, msg);
+	scrub(x, msg, sizeof(msg), m);
 	if (e == GIT_ECERTIFICATE)
 		rc = sb_err_set(SB_EAUTH, "%s: the server's certificate is not "
 				"trusted (%s; trusted CAs: %s); set the CA with "
 				"sealbox remote set --ca-file", x->url, msg,
 				x->c->ca_file ? x->c->ca_file
 					      : "the system store");
-	else if (e == GIT_EAUTH)
+	else if (e == GIT_EAUTH || (x->tries && strstr(msg, "authenticat")))
 		rc = sb_err_set(SB_EAUTH, "%s: authentication failed: %s",
 				x->url, msg);
 	else if (e == GIT_ENONFASTFORWARD)

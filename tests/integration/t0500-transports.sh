@@ -11,7 +11,7 @@
 srv_need_ssh
 srv_need_https
 srv_need_daemon
-plan 87
+plan 92
 
 SBR=$SB_BUILD/tests/tools/sb-remote
 [ -x "$SBR" ] || bail "$SBR is missing (make build-tests)"
@@ -160,6 +160,32 @@ cp "$SRV_SSH_KEY.pub" "$HOME/.ssh/id_ed25519.pub"
 sbr fetch "$T/cred-none"
 is "ssh: ~/.ssh/id_ed25519 and ~/.ssh/known_hosts by default" "$rc:$out" "0:$c2"
 rm -f "$HOME/.ssh/id_ed25519" "$HOME/.ssh/id_ed25519.pub"
+
+ssh-keygen -q -t ed25519 -N 'agent pass' -f "$T/enc" || bail "ssh-keygen failed"
+cat "$T/enc.pub" >>"$T/sshd/authorized_keys"
+client cred-enc "$SSHR" --ssh-key "$T/enc"
+sbr fetch "$T/cred-enc"
+is "ssh: a key file with a passphrase is SB_EAUTH" "$rc" 5
+has "$err" "$T/enc is protected by a passphrase; add it to ssh-agent" \
+	"ssh: the message says to use ssh-agent"
+ssh-agent -D -a "$T/agent.sock" >"$T/agent.log" 2>&1 &
+echo $! >"$T/agent.pid"
+sb_daemon "$T/agent.pid"
+for _ in $(seq 50); do [ -S "$T/agent.sock" ] && break; sleep 0.1; done
+printf '#!/bin/sh\necho "agent pass"\n' >"$T/askpass"
+chmod +x "$T/askpass"
+SSH_AUTH_SOCK=$T/agent.sock SSH_ASKPASS=$T/askpass SSH_ASKPASS_REQUIRE=force \
+	DISPLAY=none ssh-add -q "$T/enc" </dev/null >/dev/null 2>&1 ||
+	bail "ssh-add failed"
+export SSH_AUTH_SOCK=$T/agent.sock
+client cred-agent "$SSHR"
+sbr fetch "$T/cred-agent"
+is "ssh: the key in ssh-agent is used when no key file is set" "$rc:$out" "0:$c2"
+SSH_AUTH_SOCK=$T/agent.sock ssh-add -q -D >/dev/null 2>&1
+sbr fetch "$T/cred-none"
+is "ssh: an agent without keys and no ~/.ssh/id_ed25519: SB_EAUTH" "$rc" 5
+has "$err" "refused the ssh-agent's keys" "ssh: the message names the agent"
+unset SSH_AUTH_SOCK
 
 # ---- a refusal that only the server knows: push_update_reference ----
 printf '#!/bin/sh\necho "sealbox test: no pushes today" >&2\nexit 1\n' \
