@@ -11,7 +11,7 @@
 srv_need_ssh
 srv_need_https
 srv_need_daemon
-plan 92
+plan 95
 
 SBR=$SB_BUILD/tests/tools/sb-remote
 [ -x "$SBR" ] || bail "$SBR is missing (make build-tests)"
@@ -185,6 +185,19 @@ SSH_AUTH_SOCK=$T/agent.sock ssh-add -q -D >/dev/null 2>&1
 sbr fetch "$T/cred-none"
 is "ssh: an agent without keys and no ~/.ssh/id_ed25519: SB_EAUTH" "$rc" 5
 has "$err" "refused the ssh-agent's keys" "ssh: the message names the agent"
+
+# agent (a key the server refuses), then ~/.ssh/id_ed25519 (accepted)
+SSH_AUTH_SOCK=$T/agent.sock ssh-add -q "$T/stranger" >/dev/null 2>&1 ||
+	bail "ssh-add failed"
+cp "$SRV_SSH_KEY" "$HOME/.ssh/id_ed25519"
+client cred-one "$SSHR" --attempts 1
+sbr fetch "$T/cred-one"
+is "ssh: --attempts 1 stops after the agent's refused key" "$rc" 5
+has "$err" "refused the ssh-agent's keys;" "ssh: only the agent was tried"
+client cred-two "$SSHR" --attempts 2
+sbr fetch "$T/cred-two"
+is "ssh: the second attempt falls back to ~/.ssh/id_ed25519" "$rc:$out" "0:$c2"
+rm -f "$HOME/.ssh/id_ed25519"
 unset SSH_AUTH_SOCK
 
 # ---- a refusal that only the server knows: push_update_reference ----
