@@ -12,7 +12,10 @@
  * accepted. Credentials: the key file when configured, else ssh-agent,
  * else ~/.ssh/id_ed25519; at most `attempts` tries (default 3), then
  * the fetch fails with a message saying which key was refused.
- * https: the system CA store, or ca_file.
+ * https: the system CA store, or ca_file instead of it (libgit2's TLS
+ * settings are per process: the last call's choice holds). The URL is
+ * used as configured (no url.*.insteadOf rewriting). A password in an
+ * https URL is used but never appears in a message.
  *
  * Fetched objects go to the object database and the fetched head to
  * refs/sealbox/fetched; nothing else is touched (verification comes
@@ -44,7 +47,7 @@ struct sb_remote_config {
 	char *ssh_key;		/* private key file, or NULL (agent) */
 	char *ca_file;		/* https CA bundle, or NULL (system) */
 	int attempts;		/* credential attempts; 0: 3 */
-	int progress;		/* 1: progress lines on stderr */
+	int progress;		/* 1: progress lines on stderr (a tty) */
 };
 
 int sb_remote_config_load(struct sb_repo *r, struct sb_remote_config *c);
