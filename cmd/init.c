@@ -11,6 +11,7 @@
 #include "cmd/keys.h"
 #include "crypto/crypto.h"
 #include "crypto/recovery.h"
+#include "crypto/sign.h"
 #include "crypto/wrap.h"
 #include "fs/store.h"
 #include "sync/policy.h"
@@ -199,18 +200,36 @@ static int write_store(const struct init_state *st, const char *vault)
 	return rc;
 }
 
+static int recovery_sign_cb(char **armor, const void *buf, size_t len,
+			    void *ctx)
+{
+	return sb_sshsig_sign(armor, ctx, "git", buf, len);
+}
+
+/*
+ * The first commit is signed by the recovery key: a device that clones
+ * with the recovery key then knows the vault is the one this key made,
+ * not a look-alike whose policy merely names the key's public halves
+ * (public in every copy of the policy) with someone else's secrets.
+ */
 static int first_commit(struct sb_repo *repo, const struct init_state *st,
 			const char *remote)
 {
 	struct sb_remote_config rcfg = { .url = (char *)remote };
+	struct sb_signkey *rsign = NULL;
 	char oid[SB_OID_HEX], msg[256];
 	int rc;
 
 	if (remote && (rc = sb_remote_config_save(repo, &rcfg)))
 		return rc;
+	if ((rc = sb_recovery_signkey(&rsign, st->recovery)))
+		return rc;
 	snprintf(msg, sizeof(msg), "sealbox: create vault\n\nFirst device: %s\n",
 		 st->dev->name);
-	return sb_keys_commit(repo, oid, msg, st->dev);
+	rc = sb_repo_commit_all(repo, oid, msg, "recovery", "recovery@sealbox",
+				recovery_sign_cb, rsign);
+	sb_signkey_free(rsign);
+	return rc;
 }
 
 static int create(struct init_state *st, const struct init_opts *o,

@@ -136,6 +136,9 @@ static int check_root(git_repository *g, const git_commit *c,
 			      "the vault's first commit names another recovery key");
 	}
 	sb_policy_free(p);
+	if (recovery && memcmp(signer, recovery, SB_ED25519_LEN))
+		return refuse(oid, SB_EPOLICY, "the vault's first commit is not "
+			      "signed by this recovery key");
 	return rank == 1 ? 0
 		: refuse(oid, SB_EPOLICY, "the first commit is not signed by "
 			 "an admin device of its own policy");

@@ -8,8 +8,12 @@
  *   - it carries an SSHSIG signature (namespace "git") in its headers, as
  *     git parses them (sync/commitsig.h), that verifies over the payload;
  *   - a root commit is signed by an admin device of the policy in its own
- *     tree, and that policy names the expected recovery key when the caller
- *     gives one (that anchors a fresh clone to the person's recovery key);
+ *     tree, or its recovery key; when the caller gives the expected
+ *     recovery key (a fresh clone), the root must be signed by exactly that
+ *     key and its policy must name it: that anchors the clone to the
+ *     person's recovery key, since `sealbox init` signs the first commit
+ *     with it (public keys alone are no anchor: they are in every copy of
+ *     the policy);
  *   - any other commit is signed by a device that the policy of every one
  *     of its parents authorizes, or by that policy's recovery key;
  *   - a commit that changes anything under .sealbox/ is signed by an admin

@@ -44,6 +44,8 @@
 #define ROOT_NOT_ADMIN	"the first commit is not signed by an admin device " \
 			"of its own policy"
 #define ROOT_RECOVERY	"the vault's first commit names another recovery key"
+#define ROOT_NOT_REC	"the vault's first commit is not signed by this " \
+			"recovery key"
 #define BAD_POLICY	"its policy is malformed"
 #define ROOT_BAD_POLICY	"its policy is missing or malformed"
 #define STALE		"the remote history does not contain the last " \
@@ -260,13 +262,14 @@ static void commit(struct fix *f, char oid[SB_OID_HEX], const char *tree,
 	commit_with(f, oid, tree, p1, p2, msg, sign_cb, f->k[k]);
 }
 
-/* The usual start: R0 = P0 + "mail1", signed by the admin laptop. */
+/* The usual start: R0 = P0 + "mail1", signed by the recovery key, as
+ * `sealbox init` signs it. */
 static void make_root(struct fix *f)
 {
 	use_p0(f);
 	write_file(f, "mail1", "one\n");
 	snap(f, f->t0);
-	commit(f, f->r0, f->t0, NULL, NULL, "root", LAPTOP);
+	commit(f, f->r0, f->t0, NULL, NULL, "root", REC);
 }
 
 /* Raw commits through the git command line. */
@@ -418,7 +421,7 @@ static void test_chain(void **state)
 	assert_accepted(f, f->r0, c[2], REC, 3);
 	assert_accepted(f, c[0], c[2], -1, 2);
 	assert_accepted(f, c[2], c[2], -1, 0);
-	assert_signer(f, f->r0, "laptop");
+	assert_signer(f, f->r0, "recovery");
 	assert_signer(f, c[0], "phone");
 	assert_signer(f, c[1], "laptop");
 }
@@ -882,7 +885,7 @@ static void test_root_not_admin(void **state)
 	use_p0(f);
 	snap(f, t);
 	commit(f, x, t, NULL, NULL, "root by phone", PHONE);
-	assert_refused(f, NULL, x, REC, SB_EPOLICY, x, ROOT_NOT_ADMIN, 0);
+	assert_refused(f, NULL, x, REC, SB_EPOLICY, x, ROOT_NOT_REC, 0);
 	assert_refused(f, NULL, x, -1, SB_EPOLICY, x, ROOT_NOT_ADMIN, 0);
 	commit(f, c, t, x, NULL, "on top", LAPTOP);
 	assert_refused(f, NULL, c, -1, SB_EPOLICY, x, ROOT_NOT_ADMIN, 0);
@@ -890,22 +893,19 @@ static void test_root_not_admin(void **state)
 	assert_refused(f, NULL, x, -1, SB_EPOLICY, x, ROOT_NOT_ADMIN, 0);
 	commit(f, x, t, NULL, NULL, "root by recovery", REC);
 	assert_accepted(f, NULL, x, REC, 1);
+	/* an admin device's root: fine for its own history, but no anchor
+	 * for a clone that expects this recovery key */
 	commit(f, x, t, NULL, NULL, "root by laptop", LAPTOP);
-	assert_accepted(f, NULL, x, REC, 1);
+	assert_refused(f, NULL, x, REC, SB_EPOLICY, x, ROOT_NOT_REC, 0);
+	assert_accepted(f, NULL, x, -1, 1);
 }
 
 /*
- * A vault made under another recovery key, offered as ours.
- *
- * Not covered, because it is not refused today: the anchor only checks
- * that the first policy *names* the recovery keys, and those public keys
- * are in every copy of .sealbox/policy. Whoever serves a fresh clone can
- * make a vault of her own (a policy naming the person's recovery keys,
- * herself admin, signed by herself, recovery.wrap holding secrets she
- * chose: wrapping needs no private key) and `sealbox clone
- * --recovery-file` accepts it and writes under her keys. Closing it needs
- * a recovery-key signature on the first commit (cmd/init.c) and
- * sb_verify_range requiring it when recovery_sign is given.
+ * A vault made under another recovery key, offered as ours; and a vault
+ * whose policy names our recovery keys (they are public: in every copy
+ * of .sealbox/policy) but whose first commit someone else signed, with
+ * secrets she chose in recovery.wrap: refused, because `sealbox init`
+ * signs the first commit with the recovery key and a clone requires it.
  */
 static void test_root_other_recovery(void **state)
 {
@@ -918,11 +918,17 @@ static void test_root_other_recovery(void **state)
 	commit(f, x, t, NULL, NULL, "root", LAPTOP);
 	commit(f, c, t, x, NULL, "more", PHONE);
 	assert_refused(f, NULL, c, REC, SB_EPOLICY, x, ROOT_RECOVERY, 0);
-	assert_accepted(f, NULL, c, REC2, 2);
+	assert_refused(f, NULL, c, REC2, SB_EPOLICY, x, ROOT_NOT_REC, 0);
 	assert_accepted(f, NULL, c, -1, 2);
 	/* signed by that other recovery key itself */
 	commit(f, x, t, NULL, NULL, "root", REC2);
 	assert_refused(f, NULL, x, REC, SB_EPOLICY, x, ROOT_RECOVERY, 0);
+	assert_accepted(f, NULL, x, REC2, 1);
+	/* mallory's look-alike: our recovery keys named, signed by her */
+	use_policy(f, REC, 1, "mallory", 1, NULL);
+	snap(f, t);
+	commit(f, x, t, NULL, NULL, "look-alike root", MALLORY);
+	assert_refused(f, NULL, x, REC, SB_EPOLICY, x, ROOT_NOT_REC, 0);
 }
 
 /*
@@ -940,13 +946,16 @@ static void test_foreign_root_merged(void **state)
 	use_policy(f, REC, 1, "mallory", 1, "laptop", 1, "phone", 0, NULL);
 	snap(f, t);
 	commit(f, x, t, NULL, NULL, "mallory's root", MALLORY);
+	/* a clone (recovery key given) stops at her root; a device syncing
+	 * (no recovery key) at the merge that drops the vault's policy */
 	commit(f, m, t, h, x, "graft", MALLORY);
-	assert_refused(f, h, m, REC, SB_EPOLICY, m, DROPS_CHANGE, 1);
+	assert_refused(f, h, m, REC, SB_EPOLICY, x, ROOT_NOT_REC, 0);
+	assert_refused(f, h, m, -1, SB_EPOLICY, m, DROPS_CHANGE, 1);
 	commit(f, m, t, x, h, "graft", MALLORY);
-	assert_refused(f, h, m, REC, SB_EPOLICY, m, DROPS_CHANGE, 1);
+	assert_refused(f, h, m, -1, SB_EPOLICY, m, DROPS_CHANGE, 1);
 	/* the phone keeping mallory's policy, in which it is a member */
 	commit(f, m, t, h, x, "graft by phone", PHONE);
-	assert_refused(f, h, m, REC, SB_EPOLICY, m, DROPS_CHANGE, 1);
+	assert_refused(f, h, m, -1, SB_EPOLICY, m, DROPS_CHANGE, 1);
 }
 
 static void test_allowed_signers_mismatch(void **state)
