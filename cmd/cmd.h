@@ -22,6 +22,7 @@ int sb_cmd_log(int argc, char **argv);
 int sb_cmd_status(int argc, char **argv);
 int sb_cmd_conflicts(int argc, char **argv);
 int sb_cmd_clone(int argc, char **argv);
+int sb_cmd_sync(int argc, char **argv);
 
 /* Prints "sealbox: <message>\n" to stderr; returns 1. */
 int sb_error(const char *fmt, ...) SB_PRINTF(1, 2);

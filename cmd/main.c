@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{ "mount", sb_cmd_mount, "mount a vault" },
 	{ "umount", sb_cmd_umount, "unmount a vault" },
 	{ "fsck", sb_cmd_fsck, "check every name and block of a vault" },
+	{ "sync", sb_cmd_sync, "commit, fetch, verify, merge and push now" },
 	{ "remote", sb_cmd_remote, "show or set a vault's remote" },
 	{ "status", sb_cmd_status, "pending changes, sync state, conflicts" },
 	{ "log", sb_cmd_log, "the verified history with decrypted paths" },

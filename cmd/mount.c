@@ -14,6 +14,7 @@
 
 #include "cmd/args.h"
 #include "cmd/cmd.h"
+#include "cmd/syncd.h"
 #include "fs/fs.h"
 #include "fs/store.h"
 
@@ -185,6 +186,7 @@ static int serve(const struct mount_opts *o)
 	struct sb_store *st = NULL;
 	struct sb_vault *v = NULL;
 	struct sb_fs *fs = NULL;
+	struct sb_syncd *sd = NULL;
 	pid_t other;
 	int rc;
 
@@ -200,17 +202,25 @@ static int serve(const struct mount_opts *o)
 				"sealbox umount it first", vault, (long)other);
 	}
 	rc = sb_store_open(&st, vault, v->secrets);
-	sb_vault_free(v);
+	if (!rc)
+		rc = sb_syncd_open(&sd, v, st);
 	if (!rc)
 		rc = sb_fs_new(&fs, st, mnt, o->opts[0] ? o->opts : NULL, &cfg);
 	if (rc) {
+		sb_syncd_close(sd);
 		sb_store_free(st);
+		sb_vault_free(v);
 		return sb_error("cannot mount %s on %s: %s", vault, mnt,
 				sb_err_msg(rc));
 	}
-	rc = serve_mounted(fs, o, vault, mnt);
+	rc = sb_syncd_start(sd, fs);
+	if (!rc)
+		rc = serve_mounted(fs, o, vault, mnt);
+	sb_syncd_stop(sd);
+	sb_syncd_close(sd);
 	sb_fs_free(fs);
 	sb_store_free(st);
+	sb_vault_free(v);
 	return rc;
 }
 
