@@ -42,6 +42,20 @@ struct op {
 	enum kind kind;
 };
 
+/*
+ * A write waiting for its rename: temporary files are written in batches
+ * and made durable with one syncfs() per batch (an fsync per file costs
+ * milliseconds each), then renamed into place in the order they came.
+ */
+struct pend {
+	struct op *o;
+	char tmp[PATH_MAX];
+	struct stat pre;	/* what was there when it was looked at */
+	int had;
+};
+
+#define BATCH 512
+
 struct co {
 	git_repository *g;
 	struct sb_store *st;
@@ -52,6 +66,8 @@ struct co {
 	size_t n, alloc;
 	char **dirs;		/* backing dirs whose entries changed */
 	size_t ndirs, adirs;
+	struct pend *pend;
+	size_t npend;
 	sb_checkout_fn changed;
 	void *ctx;
 	struct sb_checkout_result res;
@@ -488,8 +504,6 @@ static int write_tmp(struct co *c, const struct op *o, const char *tmp,
 	}
 	if (!rc && fchmod(fd, perm))
 		rc = -errno;
-	if (!rc && fsync(fd))
-		rc = -errno;
 	close(fd);
 	return rc;
 }
@@ -505,44 +519,106 @@ static int put_cache(struct co *c, const struct op *o)
 	return sb_statcache_put(c->sc, o->spath, &st, hex);
 }
 
-static int write_blob(struct co *c, struct op *o, const struct stat *old,
-		      int had)
+/* 1 when what is at spath is still what classify() saw. */
+static int unchanged_since(struct co *c, const struct pend *p)
 {
-	char tmp[PATH_MAX];
-	git_blob *b = NULL;
-	const void *buf;
-	size_t len;
+	struct stat st;
+
+	if (fstatat(c->rootfd, p->o->spath, &st, AT_SYMLINK_NOFOLLOW))
+		return !p->had;
+	return p->had && st.st_ino == p->pre.st_ino &&
+	       st.st_size == p->pre.st_size &&
+	       st.st_mtim.tv_sec == p->pre.st_mtim.tv_sec &&
+	       st.st_mtim.tv_nsec == p->pre.st_mtim.tv_nsec &&
+	       st.st_ctim.tv_sec == p->pre.st_ctim.tv_sec &&
+	       st.st_ctim.tv_nsec == p->pre.st_ctim.tv_nsec;
+}
+
+static int rename_one(struct co *c, struct pend *p)
+{
+	struct op *o = p->o;
 	int rc;
 
-	if (git_blob_lookup(&b, c->g, &o->to))
-		return fail("cannot read a blob to check out");
-	buf = git_blob_rawcontent(b);
-	len = (size_t)git_blob_rawsize(b);
-	rc = tmp_path(tmp, sizeof(tmp), o->spath);
-	if (!rc && o->mode == GIT_FILEMODE_LINK) {
-		char *target = strndup(buf, len);
-
-		rc = !target ? -ENOMEM
-			     : symlinkat(target, c->rootfd, tmp) ? -errno : 0;
-		free(target);
-	} else if (!rc) {
-		rc = write_tmp(c, o, tmp, buf, len, file_perm(o, old, had));
-	}
-	git_blob_free(b);
-	if (!rc && renameat(c->rootfd, tmp, c->rootfd, o->spath))
-		rc = -errno;
-	if (rc) {
-		unlinkat(c->rootfd, tmp, 0);
-		return sb_err_set(rc, "cannot check out %s: %s", o->spath,
-				  sb_err_str(rc));
-	}
 	o->done = 1;
+	if (o->kind != K_MARKER && o->kind != K_SIDECAR &&
+	    !unchanged_since(c, p)) {
+		unlinkat(c->rootfd, p->tmp, 0);
+		c->res.kept++;	/* changed meanwhile */
+		return 0;
+	}
+	if (renameat(c->rootfd, p->tmp, c->rootfd, o->spath)) {
+		rc = -errno;
+		unlinkat(c->rootfd, p->tmp, 0);
+		return sb_err_set(rc, "cannot check out %s: %s", o->spath,
+				  strerror(-rc));
+	}
 	if ((rc = put_cache(c, o)) || (rc = parent_changed(c, o->spath)))
 		return rc;
 	if (o->kind == K_ENTRY || o->kind == K_META)
 		c->res.written++;
 	if (o->kind == K_ENTRY)
 		notify(c, o->spath);
+	return 0;
+}
+
+/* The batch: durable, then renamed in order. */
+static int flush(struct co *c)
+{
+	size_t i;
+	int rc = 0;
+
+	if (!c->npend)
+		return 0;
+	if (syncfs(c->rootfd))
+		rc = sb_err_set(-errno, "cannot sync the store: %s",
+				strerror(errno));
+	for (i = 0; !rc && i < c->npend; i++)
+		rc = rename_one(c, &c->pend[i]);
+	for (; i < c->npend; i++)
+		unlinkat(c->rootfd, c->pend[i].tmp, 0);
+	c->npend = 0;
+	return rc;
+}
+
+static int write_blob(struct co *c, struct op *o, const struct stat *old,
+		      int had)
+{
+	struct pend *p;
+	git_blob *b = NULL;
+	const void *buf;
+	size_t len;
+	int rc;
+
+	if (!c->pend && !(c->pend = malloc(BATCH * sizeof(*c->pend))))
+		return -ENOMEM;
+	p = &c->pend[c->npend];
+	p->o = o;
+	p->had = had;
+	if (had)
+		p->pre = *old;
+	if (git_blob_lookup(&b, c->g, &o->to))
+		return fail("cannot read a blob to check out");
+	buf = git_blob_rawcontent(b);
+	len = (size_t)git_blob_rawsize(b);
+	rc = tmp_path(p->tmp, sizeof(p->tmp), o->spath);
+	if (!rc && o->mode == GIT_FILEMODE_LINK) {
+		char *target = strndup(buf, len);
+
+		rc = !target ? -ENOMEM
+			     : symlinkat(target, c->rootfd, p->tmp) ? -errno : 0;
+		free(target);
+	} else if (!rc) {
+		rc = write_tmp(c, o, p->tmp, buf, len, file_perm(o, old, had));
+	}
+	git_blob_free(b);
+	if (rc) {
+		unlinkat(c->rootfd, p->tmp, 0);
+		return sb_err_set(rc, "cannot check out %s: %s", o->spath,
+				  sb_err_str(rc));
+	}
+	o->done = 1;
+	if (++c->npend == BATCH)
+		return flush(c);
 	return 0;
 }
 
@@ -569,6 +645,9 @@ static int make_dir(struct co *c, const char *dir)
 		snprintf(aux, sizeof(aux), "%s.n", dir);
 		rc = write_aux(c, aux);
 	}
+	/* a directory appears after its sidecar, before its marker */
+	if (!rc)
+		rc = flush(c);
 	if (!rc && mkdirat(c->rootfd, dir, dir[0] == '.' ? 0755 : 0700) &&
 	    errno != EEXIST)
 		rc = sb_err_set(-errno, "cannot create %s: %s", dir,
@@ -801,7 +880,7 @@ static int blocked_writes(struct co *c)
 			c->res.kept++;
 		}
 	}
-	return rc;
+	return rc ? rc : flush(c);
 }
 
 static int writes(struct co *c)
@@ -812,7 +891,7 @@ static int writes(struct co *c)
 	for (i = 0; !rc && i < c->n; i++)
 		if (c->ops[i].has_to && !c->ops[i].done)
 			rc = do_write(c, &c->ops[i]);
-	return rc;
+	return rc ? rc : flush(c);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -852,6 +931,9 @@ static void co_free(struct co *c)
 	for (i = 0; i < c->n; i++)
 		free(c->ops[i].spath);
 	free(c->ops);
+	for (i = 0; i < c->npend; i++)
+		unlinkat(c->rootfd, c->pend[i].tmp, 0);
+	free(c->pend);
 	for (i = 0; i < c->ndirs; i++)
 		free(c->dirs[i]);
 	free(c->dirs);
