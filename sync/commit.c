@@ -54,7 +54,7 @@ struct job {
 	size_t n, alloc;
 	size_t nhash;
 	struct sb_changes *scan;	/* sb_commit_scan's output */
-	size_t cached;
+	size_t cached, seen;		/* cache entries; of them on disk */
 };
 
 typedef int (*walk_fn)(struct job *j, const char *path,
@@ -143,9 +143,21 @@ static int scan_file(struct job *j, const char *path, const struct stat *st)
 {
 	struct sb_statcache_ent e;
 
-	if (!sb_statcache_get(j->sc, path, &e) && sb_statcache_fresh(&e, st))
-		return 0;
+	if (!sb_statcache_get(j->sc, path, &e)) {
+		j->seen++;
+		if (sb_statcache_fresh(&e, st))
+			return 0;
+	}
 	return sb_changes_add(j->scan, path);
+}
+
+static int count_cached(const char *path, const struct sb_statcache_ent *e,
+			void *arg)
+{
+	(void)path;
+	(void)e;
+	((struct job *)arg)->cached++;
+	return 0;
 }
 
 static int gone_or_other(struct job *j, const char *path)
@@ -162,7 +174,6 @@ static int scan_cached(const char *path, const struct sb_statcache_ent *e,
 	struct job *j = arg;
 
 	(void)e;
-	j->cached++;
 	if (gone_or_other(j, path))
 		return sb_changes_add(j->scan, path);
 	return 0;
@@ -191,9 +202,12 @@ static int scan_job(struct job *j, struct sb_changes *c)
 	int rc;
 
 	j->scan = c;
-	j->cached = 0;
+	j->cached = j->seen = 0;
 	rc = walk_dir(j, "", scan_file, NULL);
+	/* a cached path not seen on the walk is gone (or not a file now) */
 	if (!rc)
+		rc = sb_statcache_each(j->sc, count_cached, j);
+	if (!rc && j->cached != j->seen)
 		rc = sb_statcache_each(j->sc, scan_cached, j);
 	/* an empty cache knows nothing: HEAD's paths that are gone */
 	if (!rc && !j->cached &&

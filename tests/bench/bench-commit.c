@@ -15,6 +15,10 @@
  *   PACK     pack_threshold for the commits (0: the default)
  *   N        vault sizes (10000 100000)
  *
+ * The vaults are made first; then the rounds alternate between them.
+ * Wall and CPU time of the commit are shown (CPU time tells a slow
+ * commit from a busy machine).
+ *
  * Rows: a flag change (a rename in cur/, the message itself unchanged),
  * a new message delivered to cur/, and a commit after a restart (a full
  * scan against the stat cache with one message changed). Targets: one
@@ -60,7 +64,8 @@ static const char *const row_name[NROWS] = {
 struct result {
 	long n;
 	double first_s;			/* first commit of the whole vault */
-	double ms[NROWS];		/* median */
+	double ms[NROWS];		/* median wall time */
+	double cpu_ms[NROWS];		/* median CPU time */
 	long long grow[NROWS];		/* median, apparent bytes */
 	long long grow_disk[NROWS];	/* median, allocated bytes */
 };
@@ -272,13 +277,24 @@ static void repo_size(struct vault *v, long long *size, long long *disk)
 	*disk = tot_disk;
 }
 
-static int commit(struct vault *v, struct sb_changes *c, double *secs)
+static double cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Wall time into *secs, CPU time (user + system) into *cpu. */
+static int commit(struct vault *v, struct sb_changes *c, double *secs,
+		  double *cpu)
 {
 	char oid[SB_OID_HEX];
-	double t = now();
+	double t = now(), u = cpu_now();
 	int rc = sb_commit_changes(v->r, v->st, v->sc, c, &v->o, oid);
 
 	*secs = now() - t;
+	*cpu = cpu_now() - u;
 	if (rc < 0)
 		die("commit", rc);
 	return rc;
@@ -309,26 +325,32 @@ static void rename_msg(struct vault *v, const char *from, const char *to)
 }
 
 /* A restart loads the stat cache from disk: timed with the scan. */
-static void reopen_cache(struct vault *v, double *secs)
+static void reopen_cache(struct vault *v, double *secs, double *cpu)
 {
-	double t = now();
+	double t = now(), u = cpu_now();
 	int rc;
 
 	sb_statcache_free(v->sc);
 	if ((rc = sb_statcache_open(&v->sc, v->cache)))
 		die("stat cache", rc);
 	*secs = now() - t;
+	*cpu = cpu_now() - u;
 }
 
-/* One change of kind row; its time and growth. */
+struct sample {
+	double wall, cpu;
+	long long grow, grow_disk;
+};
+
+/* One change of kind row; its times and the growth. */
 static void one_change(struct vault *v, int row, long n, int round,
-		       double *secs, long long *grow, long long *grow_disk)
+		       struct sample *out)
 {
 	long i = (long)((uint64_t)(round + 1) * 2654435761u % (uint64_t)n);
 	long long s0, d0, s1, d1;
 	struct sb_changes *c;
-	double t0 = 0;
 	char from[128], to[128];
+	double w0 = 0, c0 = 0;
 
 	if (sb_changes_new(&c))
 		die("changes", -ENOMEM);
@@ -348,13 +370,14 @@ static void one_change(struct vault *v, int row, long n, int round,
 			add_plain(v, c, to);
 	}
 	if (row == ROW_SCAN)
-		reopen_cache(v, &t0);
-	if (commit(v, c, secs) != 0)
+		reopen_cache(v, &w0, &c0);
+	if (commit(v, c, &out->wall, &out->cpu) != 0)
 		die("nothing was committed", 0);
-	*secs += t0;
+	out->wall += w0;
+	out->cpu += c0;
 	repo_size(v, &s1, &d1);
-	*grow = s1 - s0;
-	*grow_disk = d1 - d0;
+	out->grow = s1 - s0;
+	out->grow_disk = d1 - d0;
 	sb_changes_free(c);
 }
 
@@ -372,43 +395,68 @@ static int cmp_ll(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void measure(struct result *res, const char *work, const char *scratch,
-		    long n, int rounds)
+static void first_commit(struct vault *v, struct result *res)
 {
-	double t[MAXROUNDS];
-	long long g[MAXROUNDS], gd[MAXROUNDS];
 	struct sb_changes *c;
-	struct vault v;
-	int row, k;
+	double cpu;
 
-	memset(&v, 0, sizeof(v));
-	memset(res, 0, sizeof(*res));
-	res->n = n;
-	vault_open(&v, work, scratch, n);
 	if (sb_changes_new(&c))
 		die("changes", -ENOMEM);
 	c->all = 1;
-	commit(&v, c, &res->first_s);
+	commit(v, c, &res->first_s, &cpu);
 	sb_changes_free(c);
-	fprintf(stderr, "bench-commit: first commit of %ld messages: %.1f s\n",
-		n, res->first_s);
-	for (row = 0; row < NROWS; row++) {
-		int nr = row == ROW_SCAN ? (rounds + 1) / 2 : rounds;
-
-		for (k = 0; k < nr; k++)
-			one_change(&v, row, n, row * MAXROUNDS + k, &t[k], &g[k],
-				   &gd[k]);
-		qsort(t, (size_t)nr, sizeof(t[0]), cmp_double);
-		qsort(g, (size_t)nr, sizeof(g[0]), cmp_ll);
-		qsort(gd, (size_t)nr, sizeof(gd[0]), cmp_ll);
-		res->ms[row] = t[nr / 2] * 1000;
-		res->grow[row] = g[nr / 2];
-		res->grow_disk[row] = gd[nr / 2];
-	}
-	vault_close(&v);
+	fprintf(stderr, "bench-commit: first commit of %ld messages: %.1f s "
+		"(CPU %.1f s)\n", res->n, res->first_s, cpu);
 }
 
-static void print_table(const struct result *res, int nres, int rounds)
+static double median_d(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(v[0]), cmp_double);
+	return v[n / 2];
+}
+
+static long long median_ll(long long *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(v[0]), cmp_ll);
+	return v[n / 2];
+}
+
+/*
+ * Rounds go across the vault sizes in turn, so that whatever else runs
+ * on the machine falls on all of them alike.
+ */
+static void measure(struct result *res, struct vault *v, int nv, int rounds)
+{
+	static struct sample sm[MAXSIZES][NROWS][MAXROUNDS];
+	double w[MAXROUNDS], c[MAXROUNDS];
+	long long g[MAXROUNDS], gd[MAXROUNDS];
+	int row, k, i, nr;
+
+	for (row = 0; row < NROWS; row++) {
+		nr = row == ROW_SCAN ? (rounds + 1) / 2 : rounds;
+		for (k = 0; k < nr; k++)
+			for (i = 0; i < nv; i++)
+				one_change(&v[i], row, res[i].n,
+					   row * MAXROUNDS + k, &sm[i][row][k]);
+	}
+	for (i = 0; i < nv; i++)
+		for (row = 0; row < NROWS; row++) {
+			nr = row == ROW_SCAN ? (rounds + 1) / 2 : rounds;
+			for (k = 0; k < nr; k++) {
+				w[k] = sm[i][row][k].wall;
+				c[k] = sm[i][row][k].cpu;
+				g[k] = sm[i][row][k].grow;
+				gd[k] = sm[i][row][k].grow_disk;
+			}
+			res[i].ms[row] = median_d(w, nr) * 1000;
+			res[i].cpu_ms[row] = median_d(c, nr) * 1000;
+			res[i].grow[row] = median_ll(g, nr);
+			res[i].grow_disk[row] = median_ll(gd, nr);
+		}
+}
+
+static void print_table(const struct result *res, int nres, int rounds,
+			const double load[2])
 {
 	int i, row, ok = 1;
 
@@ -416,13 +464,18 @@ static void print_table(const struct result *res, int nres, int rounds)
 	printf("Median of %d rounds (restart row: %d); growth of VAULT/.git "
 	       "without .git/sealbox, apparent bytes / allocated on disk.\n\n",
 	       rounds, (rounds + 1) / 2);
-	printf("| messages | change | commit ms | growth bytes | on disk |\n");
-	printf("|---------:|:-------|----------:|-------------:|--------:|\n");
+	printf("| messages | change | commit ms | CPU ms | growth bytes | "
+	       "on disk |\n");
+	printf("|---------:|:-------|----------:|-------:|-------------:|"
+	       "--------:|\n");
 	for (i = 0; i < nres; i++)
 		for (row = 0; row < NROWS; row++)
-			printf("| %ld | %s | %.1f | %lld | %lld |\n", res[i].n,
-			       row_name[row], res[i].ms[row], res[i].grow[row],
+			printf("| %ld | %s | %.1f | %.1f | %lld | %lld |\n",
+			       res[i].n, row_name[row], res[i].ms[row],
+			       res[i].cpu_ms[row], res[i].grow[row],
 			       res[i].grow_disk[row]);
+	printf("\nLoad average %.2f before the rounds, %.2f after (rounds "
+	       "alternate between the vault sizes).\n", load[0], load[1]);
 	printf("\nFirst commit of the whole vault (scan, hash, pack): ");
 	for (i = 0; i < nres; i++)
 		printf("%s%ld messages %.1f s", i ? ", " : "", res[i].n,
@@ -454,7 +507,9 @@ static void print_table(const struct result *res, int nres, int rounds)
 int main(int argc, char **argv)
 {
 	const char *work = "/var/tmp/sealbox-bench-commit", *scratch = "/dev/shm";
+	static struct vault v[MAXSIZES];
 	struct result res[MAXSIZES];
+	double load[2] = { 0, 0 };
 	long sizes[MAXSIZES] = { 10000, 100000 };
 	int nsizes = 2, rounds = 7, opt, i;
 
@@ -482,9 +537,19 @@ int main(int argc, char **argv)
 	if (sb_crypto_init(0))
 		die("crypto", 0);
 	run("mkdir -p '%s'%s", work, "");
+	memset(v, 0, sizeof(v));
+	memset(res, 0, sizeof(res));
+	for (i = 0; i < nsizes; i++) {
+		res[i].n = sizes[i];
+		vault_open(&v[i], work, scratch, sizes[i]);
+		first_commit(&v[i], &res[i]);
+	}
+	getloadavg(&load[0], 1);
+	measure(res, v, nsizes, rounds);
+	getloadavg(&load[1], 1);
 	for (i = 0; i < nsizes; i++)
-		measure(&res[i], work, scratch, sizes[i], rounds);
-	print_table(res, nsizes, rounds);
+		vault_close(&v[i]);
+	print_table(res, nsizes, rounds, load);
 	return 0;
 usage:
 	fprintf(stderr, "usage: bench-commit [-d DIR] [-s SCRATCH] "

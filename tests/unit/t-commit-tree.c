@@ -678,6 +678,36 @@ static void test_pack(void **state)
 	same_as_all(f);
 }
 
+/* After a restart: what was deleted meanwhile is found by the scan. */
+static void test_scan_gone(void **state)
+{
+	struct fix *f = *state;
+	char oid[SB_OID_HEX];
+	int i;
+
+	maildir(f, "mail");
+	maildir(f, "mail/.Trash");
+	messages(f, 0, 40);
+	put(f, "mail/.Trash/cur/1.M1P1.host:2,S", "trash\n");
+	assert_int_equal(commit_scan(f, oid), 0);
+	for (i = 0; i < 40; i += 3)
+		assert_int_equal(sb_store_unlink(f->st, msg(i, "S")), 0);
+	assert_int_equal(sb_store_unlink(f->st,
+					 "mail/.Trash/cur/1.M1P1.host:2,S"), 0);
+	assert_int_equal(sb_store_rmdir(f->st, "mail/.Trash/cur"), 0);
+	assert_int_equal(sb_store_rmdir(f->st, "mail/.Trash/new"), 0);
+	assert_int_equal(sb_store_rmdir(f->st, "mail/.Trash/tmp"), 0);
+	assert_int_equal(sb_store_rmdir(f->st, "mail/.Trash"), 0);
+	/* a fresh stat cache object, as after a restart */
+	sb_statcache_free(f->sc);
+	assert_int_equal(sb_statcache_open(&f->sc, f->cache), 0);
+	assert_int_equal(commit_scan(f, oid), 0);
+	assert_false(in_head(f, bp(f, msg(0, "S"))));
+	assert_true(in_head(f, bp(f, msg(1, "S"))));
+	same_as_all(f);
+	assert_int_equal(commit_scan(f, oid), 1);
+}
+
 static void test_no_change(void **state)
 {
 	struct fix *f = *state;
@@ -730,6 +760,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unchanged_not_read, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_pack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_change, setup, teardown),
 	};
 
