@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,6 +14,7 @@
 #include "crypto/err.h"
 #include "crypto/names.h"
 #include "sync/checkout.h"
+#include "sync/ignore.h"
 #include "sync/repo_git.h"
 
 #define TPATH_MAX (3 * PATH_MAX + 1)
@@ -759,7 +761,62 @@ static int do_remove(struct co *c, struct op *o)
 	return parent_changed(c, o->spath);
 }
 
-/* A directory whose marker went: removed with it unless the user's. */
+/* 1 when the backing entry dir/name is per-machine state (sync/ignore.h). */
+static int local_state(struct co *c, const char *dir, const char *name)
+{
+	char path[PATH_MAX], plain[PATH_MAX];
+	struct stat st;
+
+	if (sb_names_kind(name) != SB_NAME_SHORT &&
+	    sb_names_kind(name) != SB_NAME_LONG)
+		return 0;
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path) ||
+	    fstatat(c->rootfd, path, &st, AT_SYMLINK_NOFOLLOW) ||
+	    S_ISDIR(st.st_mode))
+		return 0;
+	return !sb_store_plain_path(c->st, plain, sizeof(plain), path) &&
+	       sb_ignore_plain(plain);
+}
+
+/*
+ * A directory removed elsewhere takes this machine's state for it along
+ * (a Maildir folder's dovecot-uidlist, .mbsyncstate, tmp/ files): that is
+ * not the user's content, and it would keep the directory alive.
+ */
+static void drop_local_state(struct co *c, const char *dir)
+{
+	char path[PATH_MAX], sc[PATH_MAX + 4];
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	fd = openat(c->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (!local_state(c, dir, de->d_name))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+				     de->d_name) >= sizeof(path) ||
+		    (size_t)snprintf(sc, sizeof(sc), "%s.n", path) >=
+		    sizeof(sc))
+			continue;
+		if (!unlinkat(c->rootfd, path, 0))
+			unlinkat(c->rootfd, sc, 0);
+	}
+	closedir(d);
+}
+
+/*
+ * A directory whose marker went: removed with it unless something of the
+ * user's is inside; then it stays, and its marker is forgotten by the
+ * stat cache so that the next scan commits it again with what is inside.
+ */
 static int remove_dir(struct co *c, struct op *o)
 {
 	char dir[PATH_MAX];
@@ -773,8 +830,12 @@ static int remove_dir(struct co *c, struct op *o)
 		return sb_statcache_del(c->sc, o->spath);
 	rc = sb_store_rmdir_backing(c->st, dir);
 	if (rc == -ENOTEMPTY) {
+		drop_local_state(c, dir);
+		rc = sb_store_rmdir_backing(c->st, dir);
+	}
+	if (rc == -ENOTEMPTY) {
 		c->res.kept++;
-		return 0;
+		return sb_statcache_del(c->sc, o->spath);
 	}
 	if (rc)
 		return sb_err_set(rc, "cannot remove %s: %s", dir,

@@ -486,6 +486,24 @@ static void test_dir_with_local_file_kept(void **state)
 				       &sb), -ENOENT);
 }
 
+/* Per-machine state does not keep a removed directory alive. */
+static void test_dir_local_state_dropped(void **state)
+{
+	struct fix *f = *state;
+	struct sb_checkout_result res;
+	struct stat sb;
+
+	state1(f);
+	checkout(f, &res, NULL, f->c1);
+	put_at(f->sb, "mail/.Archive/dovecot-uidlist", "3 V1 N2\n", 0600, 0);
+	put_at(f->sb, "mail/.Archive/cur/x.lock", "", 0600, 0);
+	state2(f);
+	checkout(f, &res, f->c1, f->c2);
+	assert_int_equal(res.kept, 0);
+	assert_int_equal(sb_store_stat(f->sb, "mail/.Archive", &sb), -ENOENT);
+	same_trees(f);
+}
+
 /* Killed after n files, then run again from the start. */
 static void crash_at(struct fix *f, int n)
 {
@@ -539,6 +557,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_local_change_kept, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_dir_with_local_file_kept,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dir_local_state_dropped,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_halfway, setup,
 						teardown),
