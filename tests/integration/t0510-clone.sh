@@ -5,14 +5,12 @@
 # verifies every commit. Refusals: an empty remote, another vault's recovery
 # key, an unsigned commit on top, a non-empty target, a device name taken.
 . "$SB_SRC/tests/lib.sh"
-plan 42
+plan 43
 
 P=$(sb_passfile)
 R=$T/remote.git
 URL=file://$R
 git init -q --bare --initial-branch=main "$R" || bail "git init --bare failed"
-
-has_sync() { "$SEALBOX" help 2>&1 | grep -q '^  sync '; }
 
 # One line on stderr, exit 1, the target gone: what every refusal looks like.
 refused() { # DESC PATTERN TARGET -- clone arguments...
@@ -34,7 +32,6 @@ refused "empty remote" "is empty" "$T/b" -- \
 	--recovery-file "$T/a.recovery" "$URL" "$T/b"
 
 # --- the first device: files through a mount, committed and pushed -----
-populate() {
 sb_mount "$T/a" "$T/ma"
 mkdir -p "$T/ma/mail/.Sent/cur" "$T/ma/mail/.Sent/new" "$T/ma/mail/.Sent/tmp"
 for i in 1 2 3; do
@@ -48,21 +45,11 @@ head -c 300000 /dev/urandom >"$T/ma/calendars/big.bin"
 touch -d @1600000000 "$T/ma/mail/cur/1001.M1P1.host:2,S"
 touch -d @1500000000 "$T/ma/contacts/u1.vcf"
 sb_umount "$T/ma"
-}
 
-if has_sync; then
-	populate
-	"$SEALBOX" remote set "$URL" "$T/a" >/dev/null 2>&1 ||
-		git -C "$T/a" config remote.origin.url "$URL"
-	ok "the first device commits and pushes its files" \
-		"$SEALBOX" sync --passphrase-file "$P" "$T/a"
-	synced=1
-else
-	# Until `sealbox sync` exists: the vault's first commit, pushed by git.
-	ok "the first device's history is pushed (git push)" \
-		git -C "$T/a" push -q "$R" main
-	synced=0
-fi
+"$SEALBOX" remote set "$URL" "$T/a" >/dev/null ||
+	bail "sealbox remote set failed"
+ok "the first device commits and pushes its files" \
+	"$SEALBOX" sync --passphrase-file "$P" "$T/a"
 ncommits=$(git -C "$R" rev-list --count main)
 
 # --- the clone -----------------------------------------------------------
@@ -116,42 +103,29 @@ ok "info shows the remote" grep -q "^remote: *$URL" "$T/info"
 sb_mount "$T/a" "$T/ma"
 sb_mount "$T/b" "$T/mb"
 ok "both mounts show the same tree" diff -r "$T/ma" "$T/mb"
-if [ "$synced" = 1 ]; then
-	is "a file's mtime arrived" \
-		"$(stat -c %Y "$T/mb/mail/cur/1001.M1P1.host:2,S")" 1600000000
-	is "another file's mtime arrived" \
-		"$(stat -c %Y "$T/mb/contacts/u1.vcf")" 1500000000
-	ok "the Sent folder arrived with its message" \
-		test -f "$T/mb/mail/.Sent/cur/2001.M2P2.host:2,S"
-else
-	for d in "mtime (needs sealbox sync)" "mtime (needs sealbox sync)" \
-		"Sent folder (needs sealbox sync)"; do
-		_sb_n=$((_sb_n + 1)); echo "ok $_sb_n # SKIP $d"
-	done
-fi
+is "a file's mtime arrived" \
+	"$(stat -c %Y "$T/mb/mail/cur/1001.M1P1.host:2,S")" 1600000000
+is "another file's mtime arrived" \
+	"$(stat -c %Y "$T/mb/contacts/u1.vcf")" 1500000000
+ok "the Sent folder arrived with its message" \
+	test -f "$T/mb/mail/.Sent/cur/2001.M2P2.host:2,S"
+ok "the large file arrived intact" cmp "$T/ma/calendars/big.bin" \
+	"$T/mb/calendars/big.bin"
 ok "the empty Maildir folders exist on the clone" \
 	test -d "$T/mb/mail/tmp" -a -d "$T/mb/mail/new"
 
 # The second device's commits are accepted by the first one.
-if [ "$synced" = 1 ]; then
-	printf 'from the desktop\n' >"$T/mb/mail/new/3001.M3P3.desktop"
-	sb_umount "$T/mb"
-	sb_umount "$T/ma"
-	ok "the clone syncs a change of its own" \
-		"$SEALBOX" sync --passphrase-file "$P" "$T/b"
-	ok "the first device accepts it" \
-		"$SEALBOX" sync --passphrase-file "$P" "$T/a"
-	sb_mount "$T/a" "$T/ma"
-	is "...and shows it" "$(cat "$T/ma/mail/new/3001.M3P3.desktop" 2>&1)" \
-		"from the desktop"
-	sb_umount "$T/ma"
-else
-	sb_umount "$T/mb"
-	sb_umount "$T/ma"
-	for d in 1 2 3; do
-		_sb_n=$((_sb_n + 1)); echo "ok $_sb_n # SKIP needs sealbox sync"
-	done
-fi
+printf 'from the desktop\n' >"$T/mb/mail/new/3001.M3P3.desktop"
+sb_umount "$T/mb"
+sb_umount "$T/ma"
+ok "the clone syncs a change of its own" \
+	"$SEALBOX" sync --passphrase-file "$P" "$T/b"
+ok "the first device accepts it" \
+	"$SEALBOX" sync --passphrase-file "$P" "$T/a"
+sb_mount "$T/a" "$T/ma"
+is "...and shows it" "$(cat "$T/ma/mail/new/3001.M3P3.desktop" 2>&1)" \
+	"from the desktop"
+sb_umount "$T/ma"
 
 # --- refusals --------------------------------------------------------------
 sb_vault other
