@@ -27,6 +27,8 @@
 #define MAIN_REF "refs/heads/main"
 #define RECOVERY_FILE_MAX 4096
 #define PROGRESS_EVERY 512
+/* Present while a clone is being made: a rerun may start it again. */
+#define INCOMPLETE SB_VAULT_STATE "/clone-incomplete"
 
 static const char clone_usage[] =
 	"clone [--device NAME] [--admin] [--passphrase-file FILE | "
@@ -118,7 +120,22 @@ static const char *default_device(char *buf, size_t size)
 	return buf;
 }
 
-/* VAULT must not exist, or be an empty directory. */
+/* 1 when path holds a clone that was interrupted (killed, power loss). */
+static int interrupted(const char *path)
+{
+	char marker[PATH_MAX];
+	struct stat st;
+
+	if ((size_t)snprintf(marker, sizeof(marker), "%s/" INCOMPLETE, path) >=
+	    sizeof(marker))
+		return 0;
+	return lstat(marker, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/*
+ * VAULT must not exist, be an empty directory, or hold an interrupted
+ * clone (removed, to start again).
+ */
 static int check_target(const char *path, int *created)
 {
 	struct stat st;
@@ -127,6 +144,14 @@ static int check_target(const char *path, int *created)
 	if (stat(path, &st) == 0) {
 		if (!S_ISDIR(st.st_mode))
 			return sb_error("%s exists and is not a directory", path);
+		if (interrupted(path)) {
+			fprintf(stderr, "%s holds an interrupted clone; starting "
+				"again\n", path);
+			if ((rc = sb_remove_tree(path)))
+				return sb_error("cannot remove %s: %s", path,
+						sb_err_msg(rc));
+			goto make;
+		}
 		if (!sb_dir_empty(path))
 			return sb_error("%s exists and is not empty; choose a new "
 					"folder for the vault", path);
@@ -135,6 +160,7 @@ static int check_target(const char *path, int *created)
 	}
 	if (errno != ENOENT)
 		return sb_error("cannot use %s: %s", path, strerror(errno));
+make:
 	if ((rc = sb_mkdirs(path, 0700)))
 		return sb_error("%s", sb_err_msg(rc));
 	*created = 1;
@@ -162,13 +188,39 @@ static int read_recovery(struct clone_state *st, const char *file)
 	return 0;
 }
 
+/* The local state folder (0700) and the interrupted-clone marker in it. */
+static int mark(const char *vault, const char *url)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/" SB_VAULT_STATE, vault);
+	if ((rc = sb_mkdirs(path, 0700)) || (chmod(path, 0700) && (rc = -errno)))
+		return rc;
+	snprintf(path, sizeof(path), "%s/" INCOMPLETE, vault);
+	return sb_file_create(path, url, strlen(url), 0600);
+}
+
+/* The vault is complete: a rerun must not take it for an interrupted one. */
+static int unmark(const char *vault)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/" INCOMPLETE, vault);
+	if (unlink(path))
+		return sb_err_set(-errno, "cannot remove %s: %s", path,
+				  strerror(errno));
+	return 0;
+}
+
 /* Creates the repository, stores the URL and fetches the remote's main. */
 static int fetch(struct clone_state *st)
 {
 	const struct clone_opts *o = st->o;
 	int rc;
 
-	if ((rc = sb_repo_init(&st->repo, o->vault)))
+	if ((rc = sb_repo_init(&st->repo, o->vault)) ||
+	    (rc = mark(o->vault, o->url)))
 		return rc;
 	if (!(st->remote.url = strdup(o->url)))
 		return -ENOMEM;
@@ -260,9 +312,6 @@ static int checkout(struct clone_state *st)
 	const char *vault = st->o->vault;
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/" SB_VAULT_STATE, vault);
-	if ((rc = sb_mkdirs(path, 0700)) || (chmod(path, 0700) && (rc = -errno)))
-		return rc;
 	snprintf(path, sizeof(path), "%s/" SB_VAULT_STATE "/statcache", vault);
 	if ((rc = sb_statcache_open(&st->sc, path)) ||
 	    (rc = sb_store_open(&st->store, vault, st->secrets)))
@@ -351,7 +400,7 @@ static int run(struct clone_state *st, const char *pass, size_t passlen)
 
 	if ((rc = fetch(st)) || (rc = verify(st)) || (rc = check_device(st)) ||
 	    (rc = unwrap(st)) || (rc = checkout(st)) ||
-	    (rc = enrol(st, pass, passlen)))
+	    (rc = enrol(st, pass, passlen)) || (rc = unmark(st->o->vault)))
 		return rc;
 	return push(st);
 }

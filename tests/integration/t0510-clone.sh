@@ -5,7 +5,7 @@
 # verifies every commit. Refusals: an empty remote, another vault's recovery
 # key, an unsigned commit on top, a non-empty target, a device name taken.
 . "$SB_SRC/tests/lib.sh"
-plan 43
+plan 46
 
 P=$(sb_passfile)
 R=$T/remote.git
@@ -148,6 +148,16 @@ ok "clone --admin into an empty folder" \
 	"$SEALBOX" clone --admin --device phone --passphrase-fd 3 \
 	--recovery-file "$T/a.recovery" "$URL" "$T/f" 3<"$P"
 ok "...enrols it as an admin" grep -q '^device phone admin ' "$T/f/.sealbox/policy"
+
+# A clone that was killed half way (its marker is still there) is redone.
+mkdir -p "$T/g/.git/sealbox" && echo junk >"$T/g/half-written"
+echo "$URL" >"$T/g/.git/sealbox/clone-incomplete"
+ok "clone starts an interrupted clone again" \
+	"$SEALBOX" clone --device tablet --passphrase-file "$P" \
+	--recovery-file "$T/a.recovery" "$URL" "$T/g"
+ok "...without what the interrupted one left" test ! -e "$T/g/half-written"
+ok "...and leaves no marker behind" \
+	test ! -e "$T/g/.git/sealbox/clone-incomplete"
 
 # An unsigned commit on top of the remote's history.
 git clone -q "$R" "$T/w" 2>/dev/null
