@@ -378,7 +378,8 @@ static int hash_disk(struct co *c, const char *spath, const struct stat *st,
 		n = readlinkat(c->rootfd, spath, buf, PATH_MAX);
 		rc = n < 0 ? -errno : 0;
 	} else {
-		fd = openat(c->rootfd, spath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = openat(c->rootfd, spath, O_RDONLY | O_NOFOLLOW |
+			    O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
 		n = (ssize_t)st->st_size;
@@ -607,7 +608,7 @@ static int write_blob(struct co *c, struct op *o, const struct stat *old,
 		char *target = strndup(buf, len);
 
 		rc = !target ? -ENOMEM
-			     : symlinkat(target, c->rootfd, p->tmp) ? -errno : 0;
+		     : symlinkat(target, c->rootfd, p->tmp) ? -errno : 0;
 		free(target);
 	} else if (!rc) {
 		rc = write_tmp(c, o, p->tmp, buf, len, file_perm(o, old, had));
@@ -696,6 +697,13 @@ static int make_parents(struct co *c, const char *spath)
 	return rc;
 }
 
+static int long_name(const char *spath)
+{
+	const char *base = strrchr(spath, '/');
+
+	return sb_names_kind(base ? base + 1 : spath) == SB_NAME_LONG;
+}
+
 static int do_write(struct co *c, struct op *o)
 {
 	char aux[PATH_MAX + 8];
@@ -725,8 +733,7 @@ static int do_write(struct co *c, struct op *o)
 			return 0;
 		}
 	}
-	if (o->kind == K_ENTRY && sb_names_kind(strrchr(o->spath, '/') ?
-			strrchr(o->spath, '/') + 1 : o->spath) == SB_NAME_LONG) {
+	if (o->kind == K_ENTRY && long_name(o->spath)) {
 		snprintf(aux, sizeof(aux), "%s.n", o->spath);
 		if ((rc = write_aux(c, aux)))
 			return rc;
@@ -874,7 +881,8 @@ static size_t depth(const char *p)
 
 static int cmp_depth(const void *a, const void *b)
 {
-	const struct op *x = *(struct op *const *)a, *y = *(struct op *const *)b;
+	const struct op *x = *(struct op *const *)a;
+	const struct op *y = *(struct op *const *)b;
 	size_t dx = depth(x->spath), dy = depth(y->spath);
 
 	if (dx != dy)

@@ -525,8 +525,8 @@ static void test_cases(void **state)
 		if (c->kept) {
 			kept++;
 			assert_string_equal(c->path, "notes/todo.txt");
-			assert_string_equal(c->kept,
-					    "notes/todo.txt.sealbox-conflict-devB");
+			assert_string_equal(c->kept, "notes/todo.txt"
+					    ".sealbox-conflict-devB");
 			assert_string_equal(c->loser, "devB");
 			assert_int_equal(strlen(c->old_blob), 40);
 		} else {
