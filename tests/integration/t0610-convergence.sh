@@ -44,7 +44,6 @@ ok "first device: init with a file:// remote" \
 quiet "$T/va"
 sb_mount "$T/va" "$T/a"
 mkdir -p "$T/a"/mail/{cur,new,tmp} "$T/a/contacts/default"
-printf 'base note\n' >"$T/a/notes.txt"
 ok "first device syncs the base" "$SEALBOX" sync "$T/va"
 
 for d in beta gamma; do

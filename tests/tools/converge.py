@@ -3,7 +3,7 @@
 
     converge.py run --model FILE [--seed N] [--ops N] [--rounds N]
                     [--sealbox BIN] [--passphrase-file F] [--sync-timeout S]
-                    NAME=VAULT=MOUNTPOINT...
+                    [--simulate] NAME=VAULT=MOUNTPOINT...
     converge.py check MODEL WHAT MOUNTPOINT...
     converge.py snapshot DIR        one line per file: path, size, sha256
     converge.py bulk MOUNTPOINT deliver FOLDER N TAG | seen FOLDER |
@@ -17,29 +17,42 @@ plain note), then the devices sync (`sealbox sync`) in a random order.  At
 the end every device syncs twice, round-robin.  Everything that was done is
 recorded in the model (JSON), which `check` compares with the final trees.
 
-The checks assert only what the merge rules of sync/maildir_merge.h and
-sync/pim_merge.h guarantee, given that syncs run one at a time (each merge
-then has a single best merge base: the remote head the device saw last):
+Every operation is an event stamped with its device and a vector clock
+(what the device had seen: its own operations and, through each sync that
+succeeded, everything the remote had).  "A happened before B" means B's
+device had seen A when it did B; events neither of which saw the other are
+concurrent.  The checks assert only what the merge rules of
+sync/maildir_merge.h, sync/pim_merge.h and sync/merge.h guarantee, given
+that syncs run one at a time (every merge then has one merge base: the
+remote head the device saw last):
 
   messages  a message no device deleted is present exactly once (by unique
             name) on every device, with the content that was delivered;
-            a message deleted on some device and never moved to another
-            folder by any device is gone everywhere (a delete beats flag
-            changes and new -> cur; only a move on another device keeps it)
-  flags     for a message no device deleted: every flag some device added
-            and no device removed is set; no flag nobody added is set;
-            cur/ if some device moved it there, else new/; the folder it
-            was delivered to when no device moved it to another folder
+            a message with a delete that no move to another folder was
+            concurrent with is gone everywhere (a delete beats flag changes
+            and new -> cur; only a move the deleting device had not seen
+            keeps the message); no message is there twice
+  flags     for a message no device deleted, per flag: if the last changes
+            (those no other change of that flag saw) all set it, it is set;
+            if they all cleared it, it is not; a flag nobody set is not;
+            cur/ if some device moved it there, else new/; the folder of
+            the last moves when they agree (no move: where it was delivered)
   mtimes    a message's mtime (ns) is the one set at delivery, everywhere
   folders   every folder created is on every device with cur/ new/ tmp/
   contacts  a contact no device deleted is there once, parses, has its
-            UID; a single-valued property that only one device changed
-            after creation has that device's last value; a TEL/EMAIL line
-            added and never removed is there, a line nobody added is not
+            UID; a single-valued property whose last changes agree has that
+            value (concurrent different changes: the later REV wins, not
+            asserted); a TEL/EMAIL line added and never removed is there,
+            a removed line or one nobody added is not
   notes     the note and its "sealbox-conflict" copies hold only versions
-            somebody wrote, and every version that no device overwrote
-            (wrote over while seeing it) is in one of them
+            somebody wrote; every version that no device overwrote (wrote
+            over while seeing it at the path) is in one of them; when one
+            edit saw all others, the note is that edit's version
   syncs     every sync exited 0
+
+`run --simulate` checks the checks: the devices are plain directories and
+a sync is a merge done here by those rules; every check must pass for any
+seed (and fails when a rule is broken on purpose).
 
 No third-party modules.  Deterministic for a seed, apart from what the
 syncs themselves do (merge results are independent of timing, since a
@@ -143,19 +156,17 @@ class Model:
         self.d = {
             "seed": seed,
             "devices": devices,
-            "messages": {},     # uniq -> {dev, folder, sha, mtime_ns}
-            "deleted": {},      # uniq -> [dev]
-            "moved": {},        # uniq -> [dev] (to another folder)
-            "to_cur": {},       # uniq -> [dev]
-            "fadd": {},         # uniq -> flags added by anyone
-            "fdel": {},         # uniq -> flags removed by anyone
+            # Events carry the device and its vector clock ("vc": what
+            # it had seen: its own operations, and through each
+            # successful sync everything the remote had).
+            "messages": {},     # uniq -> {dev, vc, folder, sha, mtime_ns}
+            "mev": {},          # uniq -> [{k: del|move|cur|flag, ...}]
             "folders": [],
-            "contacts": {},     # uid -> {dev}
-            "cdeleted": {},     # uid -> [dev]
-            "single": {},       # uid -> key -> [[dev, value|None]...]
+            "contacts": {},     # uid -> {dev, vc}
+            "cev": {},          # uid -> [{k: set (key, val)|del, ...}]
             "madd": {},         # uid -> [line]
             "mdel": {},         # uid -> [line]
-            "notes": {},        # sha -> dev
+            "notes": {},        # sha -> {dev, vc}
             "superseded": [],   # note shas some device wrote over
             "syncs": [],        # [round, dev, rc, message]
             "counts": {},
@@ -166,6 +177,9 @@ class Model:
         lst = self.d[key].setdefault(k, [])
         if v not in lst:
             lst.append(v)
+
+    def event(self, key, k, ev):
+        self.d[key].setdefault(k, []).append(ev)
 
     def count(self, what):
         c = self.d["counts"]
@@ -187,6 +201,22 @@ class Runner:
         self.r = random.Random(args.seed)
         self.m = Model(args.seed, [d.name for d in devs])
         self.n = 0              # global counter: unique names, REV clock
+        self.vc = {d.name: {} for d in devs}
+        self.remote_vc = {}
+
+    def ev(self, d, **kw):
+        """A new event of device d (one per operation)."""
+        vc = self.vc[d.name]
+        if kw.pop("new", True):
+            vc[d.name] = vc.get(d.name, 0) + 1
+        kw.update(dev=d.name, vc=dict(vc))
+        return kw
+
+    def synced(self, d):
+        vc = self.vc[d.name]
+        for k, v in self.remote_vc.items():
+            vc[k] = max(vc.get(k, 0), v)
+        self.remote_vc = dict(vc)
 
     def tick(self):
         self.n += 1
@@ -217,8 +247,8 @@ class Runner:
             self.r.randrange(10 ** 9)
         os.utime(tmp, ns=(mt, mt))
         os.rename(tmp, d.p(fd, "new", uniq))
-        self.m.d["messages"][uniq] = {"dev": d.name, "folder": folder,
-                                      "sha": sha(data), "mtime_ns": mt}
+        self.m.d["messages"][uniq] = self.ev(d, folder=folder, sha=sha(data),
+                                             mtime_ns=mt)
         return "deliver"
 
     def pick(self, d, want=None):
@@ -241,11 +271,10 @@ class Runner:
             s.add(self.r.choice(KEYWORDS))
         return "".join(sorted(s))
 
-    def note_flags(self, u, old, new):
-        for c in set(new) - set(old):
-            self.m.add("fadd", u, c)
-        for c in set(old) - set(new):
-            self.m.add("fdel", u, c)
+    def note_flags(self, d, u, old, new):
+        for c in sorted(set(new) ^ set(old)):
+            self.m.event("mev", u, self.ev(d, new=False, k="flag", f=c,
+                                           add=c in new))
 
     def to_cur(self, d):
         (c, _) = self.pick(d, "new")
@@ -255,8 +284,8 @@ class Runner:
         fl = self.flagset()
         fd = folder_dir(f)
         os.rename(d.p(fd, "new", n), d.p(fd, "cur", "%s:2,%s" % (u, fl)))
-        self.m.add("to_cur", u, d.name)
-        self.note_flags(u, "", fl)
+        self.m.event("mev", u, self.ev(d, k="cur"))
+        self.note_flags(d, u, "", fl)
         return "to_cur"
 
     def flag(self, d):
@@ -274,7 +303,8 @@ class Runner:
             return None
         fd = folder_dir(f)
         os.rename(d.p(fd, "cur", n), d.p(fd, "cur", "%s:2,%s" % (u, fl)))
-        self.note_flags(u, old, fl)
+        self.ev(d)
+        self.note_flags(d, u, old, fl)
         return "flag"
 
     def move(self, d):
@@ -287,7 +317,7 @@ class Runner:
             return None
         to = self.r.choice(others)
         os.rename(d.p(folder_dir(f), sub, n), d.p(folder_dir(to), sub, n))
-        self.m.add("moved", u, d.name)
+        self.m.event("mev", u, self.ev(d, k="move", to=to))
         return "move"
 
     def delete(self, d):
@@ -296,7 +326,7 @@ class Runner:
             return None
         u, f, sub, n = c
         os.unlink(d.p(folder_dir(f), sub, n))
-        self.m.add("deleted", u, d.name)
+        self.m.event("mev", u, self.ev(d, k="del"))
         return "delete"
 
     def mkfolder(self, d):
@@ -351,10 +381,11 @@ class Runner:
         lines.append("END:VCARD")
         os.makedirs(d.p(CONTACTS), exist_ok=True)
         self.write_card(d, uid, lines)
-        self.m.d["contacts"][uid] = {"dev": d.name}
-        s = self.m.d["single"].setdefault(uid, {})
+        ev = self.ev(d)
+        self.m.d["contacts"][uid] = ev
         for k in SINGLE:
-            s[k] = [[d.name, single.get(k)]]
+            self.m.event("cev", uid, dict(ev, k="set", key=k,
+                                          val=single.get(k)))
         return "vcard_new"
 
     def vcard_edit(self, d):
@@ -381,9 +412,7 @@ class Runner:
                     lines[idx[0]] = "%s:%s" % (k, val)
                 else:
                     lines.insert(len(lines) - 1, "%s:%s" % (k, val))
-            if uid in self.m.d["single"]:
-                self.m.d["single"][uid].setdefault(k, []).append(
-                    [d.name, val])
+            self.m.event("cev", uid, self.ev(d, k="set", key=k, val=val))
         else:
             k = self.r.choice(MULTI)
             have = [i for i, l in enumerate(lines) if split_line(l)[0] == k]
@@ -410,7 +439,7 @@ class Runner:
             return None
         name = self.r.choice(cs)
         os.unlink(d.p(CONTACTS, name))
-        self.m.add("cdeleted", name[:-4], d.name)
+        self.m.event("cev", name[:-4], self.ev(d, k="del"))
         return "vcard_del"
 
     # --- the note
@@ -431,7 +460,7 @@ class Runner:
         data = ("\n".join(lines) + "\n").encode()
         with open(path, "wb") as f:
             f.write(data)
-        self.m.d["notes"][sha(data)] = d.name
+        self.m.d["notes"][sha(data)] = self.ev(d)
         return "note"
 
     OPS = [("deliver", 25), ("to_cur", 12), ("flag", 15), ("move", 8),
@@ -458,6 +487,13 @@ class Runner:
         self.m.count("deliver")
 
     def sync(self, rnd, d):
+        if self.a.simulate:
+            if not hasattr(self, "sim"):
+                self.sim = Simulator(self.devs)
+            self.sim.sync(d)
+            self.m.d["syncs"].append([rnd, d.name, 0, "", 0])
+            self.synced(d)
+            return
         target = d.mnt if self.r.random() < 0.5 else d.vault
         cmd = [self.a.sealbox, "sync"]
         if self.a.passphrase_file:
@@ -474,7 +510,9 @@ class Runner:
         dt = time.time() - t0
         self.m.d["syncs"].append([rnd, d.name, rc, err.strip()[:500],
                                   round(dt, 3)])
-        if rc:
+        if rc == 0:
+            self.synced(d)
+        else:
             print("# round %s: sync %s failed (%s): %s" %
                   (rnd, d.name, rc, err.strip()[:300]), file=sys.stderr)
 
@@ -517,8 +555,228 @@ class Runner:
             print("# syncs: %d, %.2f s on average, %.2f s at most" %
                   (len(ts), sum(ts) / len(ts), max(ts)), file=sys.stderr)
 
+# ---------------------------------------------------------------- simulate
+#
+# --simulate: the devices are plain directories and a sync is a three-way
+# merge in Python following the rules of sync/maildir_merge.h,
+# sync/pim_merge.h and sync/merge.h (base: the remote head the device saw
+# last, which is what one-at-a-time syncs give).  It checks the checks:
+# with rules as documented they must all pass, for any seed.
+
+def sim_scan(root):
+    tree = {}
+    for dp, dns, fns in os.walk(root):
+        rel = os.path.relpath(dp, root)
+        rel = "" if rel == "." else rel
+        if rel:
+            tree[rel + "/"] = None
+        parts = rel.split("/")
+        if parts[-1] == "tmp" and parts[0] == "mail":
+            continue
+        for n in fns:
+            path = os.path.join(dp, n)
+            with open(path, "rb") as f:
+                tree[os.path.join(rel, n)] = (f.read(),
+                                              os.stat(path).st_mtime_ns)
+    return tree
+
+
+def sim_write(root, old, new):
+    for path in sorted(old, reverse=True):
+        if path not in new and not path.endswith("/"):
+            os.unlink(os.path.join(root, path))
+    for path in sorted(new):
+        full = os.path.join(root, path)
+        if path.endswith("/"):
+            os.makedirs(full, exist_ok=True)
+        elif old.get(path) != new[path]:
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            with open(full, "wb") as f:
+                f.write(new[path][0])
+            os.utime(full, ns=(new[path][1], new[path][1]))
+
+
+def is_msg(path):
+    parts = path.split("/")
+    return parts[0] == "mail" and len(parts) >= 3 and \
+        parts[-2] in ("new", "cur") and not path.endswith("/")
+
+
+def msg_state(path):
+    parts = path.split("/")
+    return "/".join(parts[:-2]), parts[-2], flags_of(parts[-1])
+
+
+def msg_path(u, folder, sub, fl):
+    return "%s/%s/%s" % (folder, sub, u if sub == "new" and not fl
+                         else "%s:2,%s" % (u, fl))
+
+
+def three(b, o, t):
+    if o == b:
+        return t
+    if t == b or o == t:
+        return o
+    return None
+
+
+def sim_maildir(base, ours, theirs):
+    """The set of merged message paths (sync/maildir_merge.h)."""
+    def group(paths):
+        g = {}
+        for p in paths:
+            g.setdefault(uniq_of(p.split("/")[-1]), []).append(p)
+        return g
+    B, O, T = group(base), group(ours), group(theirs)
+    out = set()
+    for u in set(O) | set(T):
+        b, o, t = B.get(u, []), O.get(u, []), T.get(u, [])
+        if len(b) > 1 or len(o) > 1 or len(t) > 1 or not b:
+            if not b:
+                out |= set(o) | set(t)
+            else:
+                out |= (set(o) | set(t)) - (set(b) - set(o)) - \
+                    (set(b) - set(t))
+            continue
+        bf, bs, bfl = msg_state(b[0])
+        if o and t:
+            of, os_, ofl = msg_state(o[0])
+            tf, ts, tfl = msg_state(t[0])
+            f = three(bf, of, tf)
+            if f is None:
+                f = min(of, tf)
+            sub = three(bs, os_, ts) or os_
+            fl = "".join(sorted(c for c in set(bfl) | set(ofl) | set(tfl)
+                                if three(c in bfl, c in ofl, c in tfl)))
+            if sub == "new" and fl:
+                sub = "cur"
+            out.add(msg_path(u, f, sub, fl if sub == "cur" else ""))
+        else:
+            kept = o or t
+            if msg_state(kept[0])[0] != bf:
+                out.add(kept[0])
+    return out
+
+
+def sim_vcard(b, o, t):
+    def parse(data):
+        if data is None:
+            return None
+        props = {}
+        for l in unfold(data):
+            k, v = split_line(l)
+            if k in ("BEGIN", "END", "VERSION"):
+                continue
+            props.setdefault(k, []).append(l)
+        return props
+    pb, po, pt = parse(b) or {}, parse(o), parse(t)
+
+    def rev(p):
+        return "".join(c for c in (p.get("REV") or [""])[0] if c.isdigit())
+    out = []
+    for k in sorted(set(pb) | set(po) | set(pt)):
+        lb, lo, lt = pb.get(k, []), po.get(k, []), pt.get(k, [])
+        if k in MULTI or max(len(lb), len(lo), len(lt)) > 1:
+            for l in sorted(set(lb) | set(lo) | set(lt)):
+                if three(l in lb, l in lo, l in lt):
+                    out.append(l)
+            continue
+        v = three(lb, lo, lt)
+        if v is None:
+            if k == "REV":
+                v = max(lo, lt)
+            elif rev(po) != rev(pt):
+                v = lo if rev(po) > rev(pt) else lt
+            else:
+                v = max(lo, lt)
+        out += v
+    uid = [l for l in out if l.startswith("UID:")]
+    return ("BEGIN:VCARD\r\nVERSION:4.0\r\n" +
+            "".join(l + "\r\n" for l in out) + "END:VCARD\r\n").encode()
+
+
+def sim_merge(base, ours, theirs, theirs_dev):
+    msgs = sim_maildir([p for p in base if is_msg(p)],
+                       [p for p in ours if is_msg(p)],
+                       [p for p in theirs if is_msg(p)])
+    out = {}
+    for p in msgs:
+        out[p] = ours.get(p) or theirs.get(p)
+        if out[p] is None:      # moved: the content of the unique name
+            u = uniq_of(p.split("/")[-1])
+            for side in (ours, theirs):
+                for q in side:
+                    if is_msg(q) and uniq_of(q.split("/")[-1]) == u:
+                        out[p] = side[q]
+    for p in set(base) | set(ours) | set(theirs):
+        if is_msg(p):
+            continue
+        if p.endswith("/"):
+            if p in ours or p in theirs:
+                out[p] = None
+            continue
+        b, o, t = base.get(p), ours.get(p), theirs.get(p)
+        bc, oc, tc = [x and x[0] for x in (b, o, t)]
+        if oc == bc:
+            v = t
+        elif tc == bc or oc == tc:
+            v = o
+        elif p.endswith(".vcf") and o and t:
+            v = (sim_vcard(bc, oc, tc), max(o[1], t[1]))
+        elif o and t:
+            v = o
+            k = "%s.sealbox-conflict-%s" % (p, theirs_dev)
+            n = 1
+            while k in ours or k in theirs or k in out:
+                n += 1
+                k = "%s.sealbox-conflict-%s-%d" % (p, theirs_dev, n)
+            out[k] = t
+        else:
+            v = o or t
+        if v is not None:
+            out[p] = v
+    for p in list(out):
+        d = os.path.dirname(p.rstrip("/"))
+        while d:
+            out.setdefault(d + "/", None)
+            d = os.path.dirname(d)
+    return out
+
+
+class Simulator:
+    def __init__(self, devs):
+        self.remote = {}
+        self.last = None
+        self.base = {d.name: {} for d in devs}
+
+    def sync(self, d):
+        ours = sim_scan(d.mnt)
+        base = self.base[d.name]
+        if self.remote == base:
+            merged = ours
+        else:
+            merged = sim_merge(base, ours, self.remote, self.last)
+            sim_write(d.mnt, ours, merged)
+        self.remote = self.base[d.name] = merged
+        self.last = d.name
+
 
 # ---------------------------------------------------------------- check
+
+def hb(e1, e2):
+    """e1 happened before e2: e2's device had seen e1 when it did e2."""
+    return e1 is not e2 and \
+        e2["vc"].get(e1["dev"], 0) >= e1["vc"][e1["dev"]]
+
+
+def maximal(evs):
+    """The events that no other event of the list saw."""
+    return [e for e in evs if not any(hb(e, x) for x in evs)]
+
+
+def concurrent(e1, e2):
+    return not hb(e1, e2) and not hb(e2, e1)
+
 
 class Checker:
     def __init__(self, model, mounts):
@@ -530,18 +788,21 @@ class Checker:
     def fail(self, mnt, fmt, *args):
         self.bad.append("%s: %s" % (mnt, fmt % args))
 
+    def evs(self, u, k):
+        return [e for e in self.m["mev"].get(u, []) if e["k"] == k]
+
     def c_syncs(self):
         for rnd, dev, rc, err, _ in self.m["syncs"]:
             if rc:
                 self.fail(dev, "sync in round %s exited %s: %s", rnd, rc, err)
 
     def c_messages(self):
-        m = self.m
         for mnt in self.mounts:
             msgs, _ = scan_mail(mnt)
-            for u, info in sorted(m["messages"].items()):
+            for u, info in sorted(self.m["messages"].items()):
                 locs = msgs.get(u, [])
-                if u not in m["deleted"]:
+                dels, moves = self.evs(u, "del"), self.evs(u, "move")
+                if not dels:
                     if len(locs) != 1:
                         self.fail(mnt, "%s (never deleted) is there %d "
                                   "times: %s", u, len(locs), locs)
@@ -552,46 +813,60 @@ class Checker:
                         if sha(fh.read()) != info["sha"]:
                             self.fail(mnt, "%s/%s/%s: wrong content", f, sub,
                                       n)
-                elif u not in m["moved"] and locs:
-                    self.fail(mnt, "%s deleted on %s (never moved to "
-                              "another folder) is back: %s", u,
-                              m["deleted"][u], locs)
+                    continue
+                # A delete beats flag changes and new -> cur; only a move
+                # to another folder that the deleting device had not seen
+                # keeps the message.
+                final = [d for d in dels
+                         if not any(concurrent(d, mv) for mv in moves)]
+                if final and locs:
+                    self.fail(mnt, "%s deleted on %s (no move it had not "
+                              "seen) is back: %s", u, final[0]["dev"], locs)
+                if len(locs) > 1:
+                    self.fail(mnt, "%s is there %d times: %s", u, len(locs),
+                              locs)
             for u in msgs:
-                if u not in m["messages"]:
+                if u not in self.m["messages"]:
                     self.fail(mnt, "unknown message %s: %s", u, msgs[u])
 
     def c_flags(self):
-        m = self.m
         for mnt in self.mounts:
             msgs, _ = scan_mail(mnt)
-            for u, info in sorted(m["messages"].items()):
-                if u in m["deleted"] or len(msgs.get(u, [])) != 1:
+            for u, info in sorted(self.m["messages"].items()):
+                if self.evs(u, "del") or len(msgs.get(u, [])) != 1:
                     continue
                 f, sub, n = msgs[u][0]
                 have = set(flags_of(n))
-                added = set(m["fadd"].get(u, []))
-                removed = set(m["fdel"].get(u, []))
-                if not (added - removed) <= have:
-                    self.fail(mnt, "%s: flags %s added and never removed "
-                              "are missing: %s", u,
-                              "".join(sorted(added - removed - have)), n)
-                if not have <= added:
-                    self.fail(mnt, "%s: flags %s were never added: %s", u,
-                              "".join(sorted(have - added)), n)
-                want_sub = "cur" if u in m["to_cur"] else "new"
+                fev = self.evs(u, "flag")
+                for c in sorted(set(e["f"] for e in fev) | have):
+                    last = maximal([e for e in fev if e["f"] == c])
+                    if not last and c in have:
+                        self.fail(mnt, "%s: flag %s was never set: %s", u,
+                                  c, n)
+                    elif last and all(e["add"] for e in last) and \
+                            c not in have:
+                        self.fail(mnt, "%s: flag %s set last on %s is "
+                                  "missing: %s", u, c, last[0]["dev"], n)
+                    elif last and not any(e["add"] for e in last) and \
+                            c in have:
+                        self.fail(mnt, "%s: flag %s removed last on %s is "
+                                  "set: %s", u, c, last[0]["dev"], n)
+                want_sub = "cur" if self.evs(u, "cur") else "new"
                 if sub != want_sub:
                     self.fail(mnt, "%s is in %s/, want %s/", u, sub, want_sub)
                 if sub == "new" and n != u:
                     self.fail(mnt, "%s in new/ has a suffix: %s", u, n)
-                if u not in m["moved"] and f != info["folder"]:
-                    self.fail(mnt, "%s never moved but is in folder '%s', "
-                              "not '%s'", u, f, info["folder"])
+                last = maximal(self.evs(u, "move"))
+                want = set(e["to"] for e in last) or {info["folder"]}
+                if len(want) == 1 and f not in want:
+                    self.fail(mnt, "%s is in folder '%s', want '%s' (moved "
+                              "last on %s)", u, f, want.pop(),
+                              last[0]["dev"] if last else "none")
 
     def c_mtimes(self):
-        m = self.m
         for mnt in self.mounts:
             msgs, _ = scan_mail(mnt)
-            for u, info in sorted(m["messages"].items()):
+            for u, info in sorted(self.m["messages"].items()):
                 for f, sub, n in msgs.get(u, []):
                     st = os.stat(os.path.join(mnt, folder_dir(f), sub, n))
                     if st.st_mtime_ns != info["mtime_ns"]:
@@ -610,7 +885,8 @@ class Checker:
         m = self.m
         for mnt in self.mounts:
             for uid in sorted(m["contacts"]):
-                if uid in m["cdeleted"]:
+                cev = m["cev"].get(uid, [])
+                if any(e["k"] == "del" for e in cev):
                     continue
                 path = os.path.join(mnt, CONTACTS, uid + ".vcf")
                 try:
@@ -627,17 +903,18 @@ class Checker:
                     self.fail(mnt, "contact %s: not one vCard with its "
                               "UID: %s", uid, lines)
                     continue
-                for k, hist in sorted(m["single"].get(uid, {}).items()):
-                    devs = set(dv for dv, _ in hist[1:])
-                    if len(devs) != 1:
-                        continue
-                    want = hist[-1][1]
+                for k in SINGLE:
+                    last = maximal([e for e in cev if e.get("key") == k])
+                    vals = set(e["val"] for e in last)
+                    if len(vals) != 1:
+                        continue    # concurrent changes: the later REV wins
+                    want = vals.pop()
                     got = [v for kk, v in kv if kk == k]
                     if (want is None and got) or \
                             (want is not None and got != [want]):
-                        self.fail(mnt, "contact %s: %s changed only on %s "
+                        self.fail(mnt, "contact %s: %s set last on %s "
                                   "should be %r, is %r", uid, k,
-                                  devs.pop(), want, got)
+                                  last[0]["dev"], want, got)
                 added = set(m["madd"].get(uid, []))
                 removed = set(m["mdel"].get(uid, []))
                 have = set(l for l in lines if split_line(l)[0] in MULTI)
@@ -645,14 +922,16 @@ class Checker:
                     self.fail(mnt, "contact %s: lines added and never "
                               "removed are missing: %s", uid,
                               sorted(added - removed - have))
-                if not have <= added:
-                    self.fail(mnt, "contact %s: lines nobody added: %s", uid,
-                              sorted(have - added))
+                if have - (added - removed):
+                    self.fail(mnt, "contact %s: lines removed or never "
+                              "added: %s", uid,
+                              sorted(have - (added - removed)))
 
     def c_notes(self):
         m = self.m
         written = set(m["notes"])
         live = written - set(m["superseded"])
+        last = maximal(list(m["notes"].values()))
         for mnt in self.mounts:
             seen = set()
             for e in sorted(os.listdir(mnt)):
@@ -662,10 +941,15 @@ class Checker:
                     h = sha(fh.read())
                 if h not in written:
                     self.fail(mnt, "%s holds a version nobody wrote", e)
+                if e == NOTE and len(last) == 1 and \
+                        m["notes"].get(h) is not last[0]:
+                    self.fail(mnt, "%s is not the version written last "
+                              "(on %s)", e, last[0]["dev"])
                 seen.add(h)
             for h in sorted(live - seen):
                 self.fail(mnt, "the note version %s written on %s (never "
-                          "overwritten) is lost", h[:12], m["notes"][h])
+                          "overwritten) is lost", h[:12],
+                          m["notes"][h]["dev"])
 
     def run(self, what):
         getattr(self, "c_" + what)()
@@ -746,6 +1030,8 @@ def main():
     r.add_argument("--sealbox", default=os.environ.get("SEALBOX", "sealbox"))
     r.add_argument("--passphrase-file")
     r.add_argument("--sync-timeout", type=float, default=120)
+    r.add_argument("--simulate", action="store_true",
+                   help="plain directories, merges done here by the rules")
     r.add_argument("devices", nargs="+", help="NAME=VAULT=MOUNTPOINT")
     c = sub.add_parser("check")
     c.add_argument("model")
