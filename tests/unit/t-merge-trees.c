@@ -663,6 +663,61 @@ static void test_long_names(void **state)
 	symmetric(f);
 }
 
+/* Deleted on one side, changed on the other: the change stays. */
+static void test_delete_vs_change(void **state)
+{
+	struct fix *f = *state;
+	struct sb_merge_report *rep;
+	struct list l;
+	int swap;
+
+	put(&f->a, "x/f", "base\n");
+	put(&f->a, "x/g", "base g\n");
+	fork_b(f);
+	rm(&f->a, "x/f");
+	put(&f->a, "x/g", "A's g\n");
+	commit(f, &f->a, f->ca);
+	put(&f->b, "x/f", "B's f\n");
+	rm(&f->b, "x/g");
+	commit(f, &f->b, f->cb);
+	for (swap = 0; swap < 2; swap++) {
+		merge(f, &rep, &l, swap);
+		assert_true(has(&l, "x/f\tB's f\n"));
+		assert_true(has(&l, "x/g\tA's g\n"));
+		assert_int_equal(l.n, 3);
+		assert_int_equal(rep->nconflicts, 0);
+		list_free(&l);
+		sb_merge_report_free(rep);
+	}
+}
+
+/* A file on one side where the other made a directory: both kept. */
+static void test_file_dir_clash(void **state)
+{
+	struct fix *f = *state;
+	struct sb_merge_report *rep;
+	struct list l;
+
+	put(&f->a, "x/keep", "base\n");
+	fork_b(f);
+	put(&f->a, "x/c", "a file\n");
+	commit(f, &f->a, f->ca);
+	put(&f->b, "x/c/d", "in a directory\n");
+	commit(f, &f->b, f->cb);
+	merge(f, &rep, &l, 0);
+	assert_true(has(&l, "x/c/"));
+	assert_true(has(&l, "x/c/d\tin a directory\n"));
+	assert_true(has(&l, "x/c.sealbox-conflict-devA\ta file\n"));
+	assert_int_equal(rep->kept_both, 1);
+	list_free(&l);
+	sb_merge_report_free(rep);
+	merge(f, &rep, &l, 1);
+	assert_true(has(&l, "x/c/d\tin a directory\n"));
+	assert_true(has(&l, "x/c.sealbox-conflict-devA\ta file\n"));
+	list_free(&l);
+	sb_merge_report_free(rep);
+}
+
 static void policy(struct dev *d, const char *text)
 {
 	char path[PATH_MAX];
@@ -752,6 +807,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_same_text, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_long_names, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_delete_vs_change, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_file_dir_clash, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_base, setup, teardown),
