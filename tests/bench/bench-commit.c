@@ -11,7 +11,7 @@
  *            (/var/tmp/sealbox-bench-commit; emptied first)
  *   SCRATCH  where the corpus is written before it is copied to DIR
  *            (/dev/shm: writing it through the store fsyncs every file)
- *   ROUNDS   changes measured per row; the median is shown (7)
+ *   ROUNDS   changes measured per row; the median is shown (15)
  *   PACK     pack_threshold for the commits (0: the default)
  *   N        vault sizes (10000 100000)
  *
@@ -511,7 +511,7 @@ int main(int argc, char **argv)
 	struct result res[MAXSIZES];
 	double load[2] = { 0, 0 };
 	long sizes[MAXSIZES] = { 10000, 100000 };
-	int nsizes = 2, rounds = 7, opt, i;
+	int nsizes = 2, rounds = 15, opt, i;
 
 	while ((opt = getopt(argc, argv, "d:s:r:p:")) != -1) {
 		if (opt == 'd')
