@@ -46,13 +46,13 @@ sb_mount "$T/va" "$T/a"
 mkdir -p "$T/a"/mail/{cur,new,tmp} "$T/a/contacts/default"
 ok "first device syncs the base" "$SEALBOX" sync "$T/va"
 
-for d in beta gamma; do
-	v=$T/v${d:0:1}
-	ok "$d clones" "$SEALBOX" clone --device "$d" --passphrase-file "$P" \
-		--recovery-file "$T/rec" "file://$R" "$v"
-	[ -d "$v/.git" ] || bail "clone $d failed"
+for d in beta:b gamma:c; do
+	v=$T/v${d#*:}
+	ok "${d%:*} clones" "$SEALBOX" clone --device "${d%:*}" \
+		--passphrase-file "$P" --recovery-file "$T/rec" "file://$R" "$v"
+	[ -d "$v/.git" ] || bail "clone ${d%:*} failed"
 	quiet "$v"
-	sb_mount "$v" "$T/${d:0:1}"
+	sb_mount "$v" "$T/${d#*:}"
 done
 
 start=$(date +%s)
@@ -70,8 +70,8 @@ check() { python3 "$CONVERGE" check "$T/model.json" "$1" "$T/a" "$T/b" "$T/c"; }
 ok "every sync succeeded" check syncs
 ok "alpha and beta hold identical trees" diff -r "$T/a" "$T/b"
 ok "beta and gamma hold identical trees" diff -r "$T/b" "$T/c"
-ok "every message nobody deleted is there once, with its content;" \
-	"deleted ones stay deleted" check messages
+ok "every message nobody deleted is there once, deleted ones stay deleted" \
+	check messages
 ok "flags merge per flag, new -> cur and folders three-way" check flags
 ok "message mtimes travel with the messages" check mtimes
 ok "every folder created is everywhere with cur/ new/ tmp/" check folders
