@@ -9,15 +9,12 @@
 #include <unistd.h>
 
 #include <git2.h>
-#include <git2/sys/config.h>
-#include <git2/sys/mempack.h>
-#include <git2/sys/odb_backend.h>
-#include <git2/sys/repository.h>
 
 #include "crypto/err.h"
 #include "crypto/names.h"
 #include "sync/commit.h"
 #include "sync/ignore.h"
+#include "sync/packrepo.h"
 #include "sync/repo_git.h"
 
 #define MAIN_REF "refs/heads/main"
@@ -46,8 +43,7 @@ struct job {
 	struct sb_statcache *sc;
 	int rootfd;
 	git_repository *g;	/* where objects are written and read */
-	git_repository *tmp;	/* pack mode: g, over a mempack */
-	git_odb_backend *mp;
+	struct sb_packrepo *pr;	/* pack mode: g is its repository */
 	git_tree *base;		/* HEAD's tree in g, or NULL */
 	char head[SB_OID_HEX];	/* "" when there is no commit */
 	struct upd *u;
@@ -273,7 +269,8 @@ static void job_close(struct job *j)
 	}
 	free(j->u);
 	git_tree_free(j->base);
-	git_repository_free(j->tmp);	/* frees its odb and the mempack */
+	j->base = NULL;
+	sb_packrepo_free(j->pr);
 	if (j->rootfd >= 0)
 		close(j->rootfd);
 }
@@ -548,182 +545,6 @@ static size_t tree_estimate(const struct job *j)
 	return n;
 }
 
-static int objects_dir(struct job *j, char *buf, size_t size)
-{
-	const char *gd = git_repository_path(sb_repo_git(j->r));
-	int n = snprintf(buf, size, "%sobjects", gd);
-
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
-}
-
-/*
- * The pack repository's configuration: blobs are ciphertext, so deltas
- * between them never pay; packing 10,000 messages spends half its time
- * looking for them. libgit2 1.5 skips objects larger than its big file
- * threshold, which it reads from pack.deltaCacheSize (sic); newer git
- * calls it core.bigFileThreshold. Nothing else is read from here (no
- * global or system configuration either).
- */
-static void nodelta_entry_free(git_config_entry *e)
-{
-	free(e);
-}
-
-static void nodelta_iter_free(git_config_iterator *it)
-{
-	free(it);
-}
-
-static void nodelta_free(git_config_backend *b)
-{
-	free(b);
-}
-
-static int nodelta_get(git_config_backend *b, const char *key,
-		       git_config_entry **out)
-{
-	git_config_entry *e;
-
-	(void)b;
-	if (strcmp(key, "pack.deltacachesize") &&
-	    strcmp(key, "core.bigfilethreshold"))
-		return GIT_ENOTFOUND;
-	if (!(e = calloc(1, sizeof(*e))))
-		return -1;
-	e->name = key;
-	e->value = "1";
-	e->level = GIT_CONFIG_LEVEL_APP;
-	e->free = nodelta_entry_free;
-	*out = e;
-	return 0;
-}
-
-static int nodelta_next(git_config_entry **e, git_config_iterator *it)
-{
-	(void)e;
-	(void)it;
-	return GIT_ITEROVER;
-}
-
-static int nodelta_iter(git_config_iterator **out, git_config_backend *b)
-{
-	git_config_iterator *it = calloc(1, sizeof(*it));
-
-	if (!it)
-		return -1;
-	it->backend = b;
-	it->next = nodelta_next;
-	it->free = nodelta_iter_free;
-	*out = it;
-	return 0;
-}
-
-static int nodelta_open(git_config_backend *b, git_config_level_t level,
-			const git_repository *repo)
-{
-	(void)b;
-	(void)level;
-	(void)repo;
-	return 0;
-}
-
-static int nodelta_unlock(git_config_backend *b, int success)
-{
-	(void)b;
-	(void)success;
-	return 0;
-}
-
-static int nodelta_new(git_config_backend **out);
-
-static int nodelta_snapshot(git_config_backend **out, git_config_backend *b)
-{
-	(void)b;
-	return nodelta_new(out);
-}
-
-static int nodelta_new(git_config_backend **out)
-{
-	git_config_backend *b = calloc(1, sizeof(*b));
-
-	if (!b || git_config_init_backend(b, GIT_CONFIG_BACKEND_VERSION)) {
-		free(b);
-		return -1;
-	}
-	b->readonly = 1;
-	b->open = nodelta_open;
-	b->get = nodelta_get;
-	b->iterator = nodelta_iter;
-	b->snapshot = nodelta_snapshot;
-	b->unlock = nodelta_unlock;
-	b->free = nodelta_free;
-	*out = b;
-	return 0;
-}
-
-static int nodelta_config(git_repository *g)
-{
-	git_config_backend *b = NULL;
-	git_config *cfg = NULL;
-	int rc = 0;
-
-	if (git_config_new(&cfg) || nodelta_new(&b) ||
-	    git_config_add_backend(cfg, b, GIT_CONFIG_LEVEL_APP, g, 0)) {
-		if (b && cfg)
-			b->free(b);
-		rc = -1;
-	} else if (git_repository_set_config(g, cfg)) {
-		rc = -1;
-	}
-	git_config_free(cfg);
-	return rc;
-}
-
-/*
- * A repository over the same objects that writes into a mempack (highest
- * priority); the real repository's odb stays as it is.
- */
-static int pack_mode(struct job *j)
-{
-	char dir[PATH_MAX];
-	git_odb_backend *pb = NULL, *lb = NULL;
-	git_odb *odb = NULL;
-	int rc;
-
-	if ((rc = objects_dir(j, dir, sizeof(dir))))
-		return rc;
-	if (git_odb_new(&odb))
-		return fail("cannot create an object database");
-	if (git_odb_backend_pack(&pb, dir) || git_odb_add_backend(odb, pb, 1))
-		goto fail_pb;
-	if (git_odb_backend_loose(&lb, dir, -1, 0, 0, 0) ||
-	    git_odb_add_backend(odb, lb, 2))
-		goto fail_lb;
-	if (git_mempack_new(&j->mp) || git_odb_add_backend(odb, j->mp, 999))
-		goto fail_mp;
-	if (git_repository_wrap_odb(&j->tmp, odb) || nodelta_config(j->tmp))
-		goto fail_odb;
-	git_odb_free(odb);	/* the repository holds it */
-	j->g = j->tmp;
-	return 0;
-fail_pb:
-	if (pb)
-		pb->free(pb);
-	goto fail_odb;
-fail_lb:
-	if (lb)
-		lb->free(lb);
-	goto fail_odb;
-fail_mp:
-	if (j->mp)
-		j->mp->free(j->mp);
-	j->mp = NULL;
-fail_odb:
-	rc = fail("cannot prepare a pack");
-	git_odb_free(odb);
-	return rc;
-}
-
 /* Hashing. */
 
 static int read_fd(int fd, char **buf, size_t len)
@@ -795,24 +616,12 @@ static int read_link(struct job *j, struct upd *u, char **buf, size_t *len)
 	return 0;
 }
 
-/*
- * For a pack, straight into the mempack: git_odb_write() looks for the
- * object first and rescans the pack directory after every miss, which
- * is most of the cost of hashing thousands of new files.
- */
 static int store_blob(struct job *j, git_odb *odb, struct upd *u,
 		      const char *buf, size_t len)
 {
-	if (!j->mp) {
-		if (git_odb_write(&u->oid, odb, buf, len, GIT_OBJECT_BLOB))
-			return fail("cannot store a file");
-		return 0;
-	}
-	if (git_odb_hash(&u->oid, buf, len, GIT_OBJECT_BLOB))
-		return fail("cannot hash a file");
-	if (git_odb_exists_ext(odb, &u->oid, GIT_ODB_LOOKUP_NO_REFRESH))
-		return 0;
-	if (j->mp->write(j->mp, &u->oid, buf, len, GIT_OBJECT_BLOB))
+	if (j->pr)
+		return sb_packrepo_blob(j->pr, &u->oid, buf, len);
+	if (git_odb_write(&u->oid, odb, buf, len, GIT_OBJECT_BLOB))
 		return fail("cannot store a file");
 	return 0;
 }
@@ -1010,16 +819,9 @@ static int build_tree(struct job *j, git_oid *out)
 
 /* The pack: the new blobs and the trees on the paths that changed. */
 
-static int pack_insert(struct job *j, git_packbuilder *pb, const git_oid *id)
-{
-	if (!j->mp->exists(j->mp, id))
-		return 0;	/* already in the repository */
-	return git_packbuilder_insert(pb, id, NULL) ? -1 : 0;
-}
-
 /* The trees of tpath's directories (once per directory run). */
-static int pack_trees(struct job *j, git_packbuilder *pb, git_tree *t,
-		      const char *tpath, const char *prev)
+static int pack_trees(struct job *j, git_tree *t, const char *tpath,
+		      const char *prev)
 {
 	char dir[TPATH_MAX];
 	git_tree_entry *te;
@@ -1034,7 +836,7 @@ static int pack_trees(struct job *j, git_packbuilder *pb, git_tree *t,
 		snprintf(dir, sizeof(dir), "%.*s", (int)(p - tpath), tpath);
 		if (git_tree_entry_bypath(&te, t, dir))
 			break;	/* removed with everything below */
-		rc = pack_insert(j, pb, git_tree_entry_id(te));
+		rc = sb_packrepo_add(j->pr, git_tree_entry_id(te));
 		git_tree_entry_free(te);
 	}
 	return rc;
@@ -1042,32 +844,23 @@ static int pack_trees(struct job *j, git_packbuilder *pb, git_tree *t,
 
 static int write_pack(struct job *j, const git_oid *tree)
 {
-	char dir[PATH_MAX];
-	git_packbuilder *pb = NULL;
 	git_tree *t = NULL;
 	size_t i;
 	int rc;
 
-	if ((rc = objects_dir(j, dir, sizeof(dir) - 5)))
-		return rc;
-	memcpy(dir + strlen(dir), "/pack", 6);
-	if (git_packbuilder_new(&pb, j->tmp) || git_tree_lookup(&t, j->g, tree) ||
-	    pack_insert(j, pb, tree))
-		rc = -1;
+	if (git_tree_lookup(&t, j->g, tree))
+		return fail("cannot read the new tree");
+	rc = sb_packrepo_add(j->pr, tree);
 	for (i = 0; !rc && i < j->n; i++) {
 		if (!j->u[i].remove && j->u[i].hash)
-			rc = pack_insert(j, pb, &j->u[i].oid);
+			rc = sb_packrepo_add(j->pr, &j->u[i].oid);
 		if (!rc)
-			rc = pack_trees(j, pb, t, j->u[i].tpath,
-						i ? j->u[i - 1].tpath : NULL);
+			rc = pack_trees(j, t, j->u[i].tpath,
+					i ? j->u[i - 1].tpath : NULL);
 	}
-	if (!rc && git_packbuilder_object_count(pb) &&
-	    git_packbuilder_write(pb, dir, 0, NULL, NULL))
-		rc = -1;
-	if (rc)
-		rc = fail("cannot write the pack");
+	if (!rc)
+		rc = sb_packrepo_write(j->pr);
 	git_tree_free(t);
-	git_packbuilder_free(pb);
 	return rc;
 }
 
@@ -1145,7 +938,10 @@ static int commit_job(struct job *j, struct sb_changes *c,
 	if (j->nhash + tree_estimate(j) > limit) {
 		git_tree_free(j->base);
 		j->base = NULL;
-		if ((rc = pack_mode(j)) || (rc = head_tree(j, j->g, &j->base)))
+		if ((rc = sb_packrepo_open(&j->pr, sb_repo_git(j->r))))
+			return rc;
+		j->g = sb_packrepo_git(j->pr);
+		if ((rc = head_tree(j, j->g, &j->base)))
 			return rc;
 	}
 	if ((rc = hash_all(j)) || (rc = resolve(j)) ||
@@ -1156,7 +952,7 @@ static int commit_job(struct job *j, struct sb_changes *c,
 		rc = update_cache(j);
 		return rc ? rc : 1;
 	}
-	if (j->tmp && (rc = write_pack(j, &tree)))
+	if (j->pr && (rc = write_pack(j, &tree)))
 		return rc;
 	if ((rc = make_commit(j, &tree, o, oid)))
 		return rc;

@@ -595,8 +595,6 @@ static void test_unchanged_not_read(void **state)
 	void *buf;
 	size_t len;
 
-	/* loose objects: the child's HOME (/root) is not its own */
-	f->o.pack_threshold = 100000;
 	maildir(f, "mail");
 	messages(f, 0, 20);
 	assert_int_equal(commit_scan(f, oid), 0);
