@@ -428,8 +428,8 @@ static int expand_stale(struct job *j, const char *spath)
 	int rc = 0;
 
 	sb_repo_tree_path(tdir, spath);
-	if (base_entry(j, &te, tdir))
-		return 0;
+	if ((rc = base_entry(j, &te, tdir)))
+		return rc == GIT_ENOTFOUND ? 0 : fail("cannot look up a path");
 	if (te && git_tree_entry_type(te) != GIT_OBJECT_TREE) {
 		git_tree_entry_free(te);
 		return add_upd(j, spath, NULL, 1);	/* was a file */
@@ -444,16 +444,14 @@ static int expand_stale(struct job *j, const char *spath)
 	return rc;
 }
 
+/* A directory: everything below it ("" is the root). */
 static int expand(struct job *j, const char *spath)
 {
-	int rc = 0;
+	int rc;
 
 	if (*spath && ignored(j, spath))
 		return 0;
-	if (*spath && !skipped(spath))
-		rc = walk_dir(j, spath, add_file, want_dir);
-	else if (!*spath)
-		rc = walk_dir(j, "", add_file, want_dir);
+	rc = walk_dir(j, spath, add_file, want_dir);
 	return rc ? rc : expand_stale(j, spath);
 }
 
