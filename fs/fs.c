@@ -14,13 +14,22 @@
 #define DEFAULT_TIMEOUT 30.0
 #define OPTS_MAX 4096
 
+static int add_fuse_opt(char *fuse, size_t size, const char *o)
+{
+	size_t used = strlen(fuse);
+	int n = snprintf(fuse + used, size - used, ",%s", o);
+
+	if (n < 0 || (size_t)n >= size - used)
+		return sb_err_set(-EINVAL, "options too long");
+	return 0;
+}
+
 /* Takes our own options out of opts; the rest is appended to fuse. */
 static int parse_opts(struct sb_fs *fs, char *fuse, size_t size,
 		      const char *opts)
 {
 	char buf[OPTS_MAX], *save = NULL, *o, *end;
-	size_t used = strlen(fuse);
-	int n;
+	int rc;
 
 	if (!opts)
 		return 0;
@@ -43,10 +52,11 @@ static int parse_opts(struct sb_fs *fs, char *fuse, size_t size,
 				return sb_err_set(-EINVAL, "bad %s", o);
 			continue;
 		}
-		n = snprintf(fuse + used, size - used, ",%s", o);
-		if (n < 0 || (size_t)n >= size - used)
-			return sb_err_set(-EINVAL, "options too long");
-		used += (size_t)n;
+		if (!strcmp(o, "allow_other") || !strcmp(o, "allow_root"))
+			fs->shared = 1;
+		rc = add_fuse_opt(fuse, size, o);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -80,11 +90,19 @@ int sb_fs_new(struct sb_fs **out, struct sb_store *st, const char *mountpoint,
 	fs->syslog = cfg ? cfg->syslog : 0;
 	fs->uid = geteuid();
 	fs->gid = getegid();
-	/* The kernel checks permissions: the daemon may run as root. */
-	snprintf(fuse_opts, sizeof(fuse_opts),
-		 "fsname=%s,subtype=sealbox,default_permissions",
+	snprintf(fuse_opts, sizeof(fuse_opts), "fsname=%s,subtype=sealbox",
 		 sb_store_root(st));
 	rc = parse_opts(fs, fuse_opts, sizeof(fuse_opts), options);
+	/*
+	 * Shared with other users, the kernel checks permissions (the daemon
+	 * may run as root). Otherwise only the daemon's own user reaches the
+	 * mount and the backing file system checks for it; without
+	 * default_permissions the kernel does not ask for a directory's
+	 * attributes again after every change in it before the next lookup.
+	 */
+	if (!rc && fs->shared)
+		rc = add_fuse_opt(fuse_opts, sizeof(fuse_opts),
+				  "default_permissions");
 	if (!rc && fstat(st->rootfd, &sb))
 		rc = -errno;
 	if (!rc)

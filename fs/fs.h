@@ -16,9 +16,12 @@
  * writeback (the kernel's writeback cache: faster small writes, but file
  * mtimes are the kernel's own until a remount shows the backing file's),
  * everything else goes to libfuse (allow_other, default_permissions, ro,
- * ...). fsname is the store root, the type fuse.sealbox, and
- * default_permissions is always on (the kernel checks permissions; the
- * daemon may run as root).
+ * ...). fsname is the store root, the type fuse.sealbox.
+ * default_permissions is on whenever allow_other or allow_root is (the
+ * kernel checks permissions; the daemon may run as root); otherwise only
+ * the daemon's own user reaches the mount, the backing file system checks
+ * for it (access(2) included), and the kernel need not fetch a directory's
+ * attributes again after each change in it.
  */
 
 #include "fs/store.h"

@@ -16,7 +16,9 @@ struct sb_fs {
 	double timeout;
 	unsigned threads;
 	int syslog;
-	int writeback;		/* -o writeback: kernel writeback cache */
+	int writeback;		/* kernel writeback cache (-o nowriteback) */
+	int shared;		/* allow_other / allow_root: the kernel checks
+				   permissions (default_permissions) */
 	int mounted;
 	uid_t uid;		/* the daemon's */
 	gid_t gid;

@@ -390,8 +390,17 @@ void sb_fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 			struct fuse_file_info *fi)
 {
 	struct sb_fs *fs = sb_fs_of(req);
-	struct sb_ofile *of = sb_fs_node(fs, ino)->of;
-	int rc = datasync ? fdatasync(of->fd) : fsync(of->fd);
+	struct sb_node *n = sb_fs_node(fs, ino);
+	struct sb_ofile *of = n->of;
+	int rc = 0;
 
-	fuse_reply_err(req, rc ? errno : 0);
+	/* The header's mtime goes to disk with the data, and the flush
+	 * that follows has nothing left to write. */
+	pthread_mutex_lock(&of->lock);
+	if (of->dirty && !of->rdonly)
+		rc = sb_ofile_refresh_meta(of);
+	pthread_mutex_unlock(&of->lock);
+	if (!rc && (datasync ? fdatasync(of->fd) : fsync(of->fd)))
+		rc = -errno;
+	fuse_reply_err(req, -sb_fs_err(fs, n, rc));
 }

@@ -641,6 +641,24 @@ static void sb_fs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
 	remove_op(req, pino, name, 1);
 }
 
+/*
+ * access(2) without default_permissions: the backing file system answers
+ * for the daemon's user, who is the only one that reaches the mount then.
+ */
+static void sb_fs_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct sb_fs *fs = sb_fs_of(req);
+	char path[PATH_MAX];
+	int rc;
+
+	pthread_rwlock_rdlock(&fs->nodes.tree);
+	rc = sb_fs_node_path(fs, sb_fs_node(fs, ino), path, NULL);
+	if (!rc && faccessat(fs->st->rootfd, path, mask, AT_EACCESS))
+		rc = -errno;
+	pthread_rwlock_unlock(&fs->nodes.tree);
+	fuse_reply_err(req, -rc);
+}
+
 static void sb_fs_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct sb_fs *fs = sb_fs_of(req);
@@ -701,5 +719,6 @@ const struct fuse_lowlevel_ops sb_fs_ops = {
 	.releasedir = sb_fs_releasedir,
 	.fsyncdir = sb_fs_fsyncdir,
 	.statfs = sb_fs_statfs,
+	.access = sb_fs_access,
 	.create = sb_fs_create,
 };
