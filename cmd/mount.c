@@ -14,6 +14,13 @@
 
 #include "cmd/args.h"
 #include "cmd/cmd.h"
+#include "cmd/vault.h"
+#include "crypto/crypto.h"
+#include "crypto/err.h"
+#include "crypto/keyfile.h"
+#include "crypto/secrets.h"
+#include "crypto/sign.h"
+#include "crypto/wrap.h"
 #include "cmd/syncd.h"
 #include "fs/fs.h"
 #include "fs/store.h"
@@ -21,14 +28,26 @@
 /*
  * sealbox mount / umount / fsck.
  *
- * Without -f, mount re-executes itself as "sealbox mount -f ... VAULT
- * MOUNTPOINT" in a new session (so the daemon's secure memory is locked
- * in a fresh process rather than in a fork that lost its mlock), hands it
- * the passphrase through a pipe and waits on a second pipe until the
- * daemon has mounted (or failed, printing its own error).
+ * Without -f, mount unlocks the vault itself (the passphrase KDF runs
+ * here, so a wrong passphrase is reported before any daemon starts and
+ * the KDF's memory never counts against the daemon), then re-executes
+ * itself as "sealbox mount -f --keys-fd N ... VAULT MOUNTPOINT" in a new
+ * session (so the daemon's secure memory is locked in a fresh process
+ * rather than in a fork that lost its mlock), hands it the unlocked keys
+ * through a pipe (never argv, the environment or a file), wipes its own
+ * copy and waits on a second pipe until the daemon has mounted (or
+ * failed, printing its own error).
+ *
+ * The keys on the pipe ("keys message"): "SBK1", the device name length
+ * (1 byte) and name, the Ed25519 seed and the X25519 secret (32 bytes
+ * each), then the vault secrets as sb_secrets_serialize() writes them,
+ * up to end of file. The daemon reads it into secure memory.
  */
 
 #define PIDFILE ".git/sealbox/mount.pid"
+#define KEYS_MAGIC "SBK1"
+#define KEYS_MAX (4 + 1 + SB_DEVICE_NAME_MAX + 2 * 32 + 5 + \
+		  (SB_MAX_EPOCHS + 1) * SB_SECRET_LEN)
 #define UMOUNT_WAIT_MS 30000
 
 static const char mount_usage[] =
@@ -42,6 +61,7 @@ struct mount_opts {
 	int foreground;
 	int debug;
 	int ready_fd;
+	int keys_fd;		/* the daemon: unlocked keys from the parent */
 	struct sb_pass_src pass;
 	char opts[4096];
 	const char *vault;
@@ -63,6 +83,7 @@ static int parse_mount(struct mount_opts *o, int argc, char **argv)
 		{ "passphrase-file", required_argument, NULL, 'p' },
 		{ "passphrase-fd", required_argument, NULL, 'P' },
 		{ "ready-fd", required_argument, NULL, 'R' },
+		{ "keys-fd", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -83,6 +104,10 @@ static int parse_mount(struct mount_opts *o, int argc, char **argv)
 			break;
 		case 'R':
 			if (sb_parse_fd(&o->ready_fd, optarg))
+				return 2;
+			break;
+		case 'K':
+			if (sb_parse_fd(&o->keys_fd, optarg))
 				return 2;
 			break;
 		default: return sb_usage(mount_usage);
@@ -164,68 +189,191 @@ static void signal_ready(int fd)
 	close(fd);
 }
 
-static int serve_mounted(struct sb_fs *fs, const struct mount_opts *o,
-			 const char *vault, const char *mnt)
+/* --- the keys message between the parent and the daemon --------------- */
+
+/* Serializes v's device keys and secrets into secure memory. */
+static int keys_pack(uint8_t **out, size_t *outlen, const struct sb_vault *v)
+{
+	size_t nlen = strlen(v->keys->name), slen = 0, len;
+	uint8_t *sec = NULL, *buf;
+	int rc = sb_secrets_serialize(&sec, &slen, v->secrets);
+
+	if (rc)
+		return rc;
+	len = 5 + nlen + 2 * 32 + slen;
+	buf = sb_secure_alloc(len);
+	if (!buf) {
+		sb_secure_free(sec, slen);
+		return -ENOMEM;
+	}
+	memcpy(buf, KEYS_MAGIC, 4);
+	buf[4] = (uint8_t)nlen;
+	memcpy(buf + 5, v->keys->name, nlen);
+	memcpy(buf + 5 + nlen, v->keys->sign->seed, 32);
+	memcpy(buf + 5 + nlen + 32, v->keys->box->secret, 32);
+	memcpy(buf + 5 + nlen + 64, sec, slen);
+	sb_secure_free(sec, slen);
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+/* Reads fd to end of file into secure memory (at most KEYS_MAX bytes). */
+static int keys_read(uint8_t **out, size_t *outlen, int fd)
+{
+	uint8_t *buf = sb_secure_alloc(KEYS_MAX);
+	size_t len = 0;
+	ssize_t n;
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		n = read(fd, buf + len, KEYS_MAX - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == KEYS_MAX)
+			break;
+	}
+	close(fd);
+	if (n < 0 || len == KEYS_MAX) {
+		sb_secure_free(buf, KEYS_MAX);
+		return n < 0 ? -errno : -EMSGSIZE;
+	}
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+/* Device keys from the name, Ed25519 seed and X25519 secret in buf. */
+static int keys_device(struct sb_device_keys **out, const uint8_t *buf,
+		       size_t nlen)
+{
+	struct sb_device_keys *k = calloc(1, sizeof(*k));
+	int rc;
+
+	if (!k)
+		return -ENOMEM;
+	memcpy(k->name, buf + 5, nlen);
+	rc = sb_signkey_from_seed(&k->sign, buf + 5 + nlen);
+	if (!rc)
+		rc = sb_boxkey_from_secret(&k->box, buf + 5 + nlen + 32);
+	if (rc) {
+		sb_device_keys_free(k);
+		return rc;
+	}
+	*out = k;
+	return 0;
+}
+
+/* Fills v's keys and secrets from a keys message. */
+static int keys_unpack(struct sb_vault *v, const uint8_t *buf, size_t len)
+{
+	size_t nlen;
+	int rc;
+
+	if (len < 5 || memcmp(buf, KEYS_MAGIC, 4))
+		return sb_err_set(-EPROTO, "bad keys message");
+	nlen = buf[4];
+	if (nlen > SB_DEVICE_NAME_MAX || len < 5 + nlen + 64)
+		return sb_err_set(-EPROTO, "bad keys message");
+	rc = keys_device(&v->keys, buf, nlen);
+	if (!rc)
+		rc = sb_secrets_parse(&v->secrets, buf + 5 + nlen + 64,
+				      len - 5 - nlen - 64);
+	return rc;
+}
+
+/* The daemon's vault: opened here, its keys from the parent on fd. */
+static int daemon_unlock(struct sb_vault **out, const char *path, int fd)
+{
+	struct sb_vault *v = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = keys_read(&buf, &len, fd);
+
+	if (rc)
+		return sb_error("cannot read the keys from the parent: %s",
+				strerror(-rc));
+	rc = sb_vault_open(&v, path);
+	if (!rc)
+		rc = keys_unpack(v, buf, len);
+	sb_secure_free(buf, KEYS_MAX);
+	if (rc) {
+		sb_vault_free(v);
+		return sb_error("%s", sb_err_msg(rc));
+	}
+	*out = v;
+	return 0;
+}
+
+/* --- the daemon ----------------------------------------------------------- */
+
+/*
+ * Serves the mounted file system until it is unmounted: everything the
+ * daemon does while mounted starts here (v: the unlocked vault, kept for
+ * whatever runs next to the file system).
+ */
+static int daemon_serve(struct sb_fs *fs, struct sb_vault *v,
+			const struct mount_opts *o, const char *mnt)
 {
 	int rc;
 
-	rc = pidfile_write(vault, mnt);
+	rc = pidfile_write(v->path, mnt);
 	if (rc)
-		sb_error("cannot write %s/%s: %s", vault, PIDFILE,
+		sb_error("cannot write %s/%s: %s", v->path, PIDFILE,
 			 sb_err_str(rc));
 	signal_ready(o->ready_fd);
 	rc = sb_fs_run(fs);
-	pidfile_remove(vault);
+	pidfile_remove(v->path);
 	return rc ? 1 : 0;
 }
 
 static int serve(const struct mount_opts *o)
 {
 	struct sb_fs_config cfg = { o->ready_fd >= 0, o->debug };
-	char mnt[PATH_MAX], vault[PATH_MAX];
+	char mnt[PATH_MAX];
 	struct sb_store *st = NULL;
 	struct sb_vault *v = NULL;
 	struct sb_fs *fs = NULL;
-	struct sb_syncd *sd = NULL;
 	pid_t other;
 	int rc;
 
 	if (!realpath(o->mnt, mnt))
 		return sb_error("%s: %s", o->mnt, strerror(errno));
-	if (sb_cmd_unlock(&v, o->vault, &o->pass))
+	if (o->keys_fd >= 0 ? daemon_unlock(&v, o->vault, o->keys_fd) :
+	    sb_cmd_unlock(&v, o->vault, &o->pass))
 		return 1;
-	snprintf(vault, sizeof(vault), "%s", v->path);
-	other = pidfile_read(vault);
+	other = pidfile_read(v->path);
 	if (other) {
+		rc = sb_error("%s is already mounted (daemon pid %ld); "
+			      "sealbox umount it first", v->path, (long)other);
 		sb_vault_free(v);
-		return sb_error("%s is already mounted (daemon pid %ld); "
-				"sealbox umount it first", vault, (long)other);
+		return rc;
 	}
-	rc = sb_store_open(&st, vault, v->secrets);
-	if (!rc)
-		rc = sb_syncd_open(&sd, v, st);
+	rc = sb_store_open(&st, v->path, v->secrets);
 	if (!rc)
 		rc = sb_fs_new(&fs, st, mnt, o->opts[0] ? o->opts : NULL, &cfg);
 	if (rc) {
-		sb_syncd_close(sd);
+		sb_error("cannot mount %s on %s: %s", v->path, mnt,
+			 sb_err_msg(rc));
 		sb_store_free(st);
 		sb_vault_free(v);
-		return sb_error("cannot mount %s on %s: %s", vault, mnt,
-				sb_err_msg(rc));
+		return 1;
 	}
-	rc = sb_syncd_start(sd, fs);
-	if (!rc)
-		rc = serve_mounted(fs, o, vault, mnt);
-	sb_syncd_stop(sd);
-	sb_syncd_close(sd);
+	rc = daemon_serve(fs, v, o, mnt);
 	sb_fs_free(fs);
 	sb_store_free(st);
 	sb_vault_free(v);
 	return rc;
 }
 
+/* --- the parent ----------------------------------------------------------- */
+
 /* Builds the daemon's command line. */
-static void daemon_argv(char **av, char *pfd, char *rfd,
+static void daemon_argv(char **av, char *kfd, char *rfd,
 			const struct mount_opts *o)
 {
 	int i = 0;
@@ -233,8 +381,8 @@ static void daemon_argv(char **av, char *pfd, char *rfd,
 	av[i++] = "sealbox";
 	av[i++] = "mount";
 	av[i++] = "-f";
-	av[i++] = "--passphrase-fd";
-	av[i++] = pfd;
+	av[i++] = "--keys-fd";
+	av[i++] = kfd;
 	av[i++] = "--ready-fd";
 	av[i++] = rfd;
 	if (o->opts[0]) {
@@ -247,13 +395,13 @@ static void daemon_argv(char **av, char *pfd, char *rfd,
 	av[i] = NULL;
 }
 
-static void exec_daemon(int pass_fd, int ready_fd, const struct mount_opts *o)
+static void exec_daemon(int keys_fd, int ready_fd, const struct mount_opts *o)
 {
-	char pfd[16], rfd[16], *av[16];
+	char kfd[16], rfd[16], *av[16];
 
-	snprintf(pfd, sizeof(pfd), "%d", pass_fd);
+	snprintf(kfd, sizeof(kfd), "%d", keys_fd);
 	snprintf(rfd, sizeof(rfd), "%d", ready_fd);
-	daemon_argv(av, pfd, rfd, o);
+	daemon_argv(av, kfd, rfd, o);
 	setsid();
 	execv("/proc/self/exe", av);
 	fprintf(stderr, "sealbox: cannot start the daemon: %s\n",
@@ -280,39 +428,69 @@ static int wait_ready(int fd, pid_t pid)
 	return 1;
 }
 
-static int send_pass(int fd, const struct sb_pass_src *src)
+static int write_all(int fd, const uint8_t *buf, size_t len)
 {
-	char *pass = NULL;
-	size_t len = 0;
-	int rc;
+	ssize_t n;
 
-	rc = sb_pass_read(&pass, &len, src, "Passphrase: ", 0);
-	if (!rc && (write(fd, pass, len) != (ssize_t)len ||
-		    write(fd, "\n", 1) != 1))
-		rc = sb_error("cannot hand the passphrase to the daemon");
-	sb_pass_free(pass, len);
+	while (len) {
+		n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Hands the keys to the daemon and wipes them here. */
+static int send_keys(int fd, struct sb_vault *v)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = keys_pack(&buf, &len, v);
+
+	sb_vault_free(v);
+	if (rc) {
+		close(fd);
+		return sb_error("cannot pack the keys: %s", sb_err_msg(rc));
+	}
+	rc = write_all(fd, buf, len);
+	sb_secure_free(buf, len);
 	close(fd);
-	return rc;
+	return rc ? sb_error("cannot hand the keys to the daemon") : 0;
 }
 
 static int spawn(const struct mount_opts *o)
 {
-	int pp[2], rp[2], rc;
+	struct sb_vault *v = NULL;
+	int kp[2], rp[2], rc;
 	pid_t pid;
 
-	if (pipe(pp) || pipe(rp))
+	if (sb_cmd_unlock(&v, o->vault, &o->pass))
+		return 1;
+	if (pipe2(kp, O_CLOEXEC) || pipe2(rp, O_CLOEXEC)) {
+		sb_vault_free(v);
 		return sb_error("pipe: %s", strerror(errno));
-	pid = fork();
-	if (pid < 0)
-		return sb_error("fork: %s", strerror(errno));
-	if (!pid) {
-		close(pp[1]);
-		close(rp[0]);
-		exec_daemon(pp[0], rp[1], o);
 	}
-	close(pp[0]);
+	pid = fork();
+	if (pid < 0) {
+		sb_vault_free(v);
+		return sb_error("fork: %s", strerror(errno));
+	}
+	if (!pid) {
+		/* The daemon's ends survive exec; the keys in this copy of
+		 * the parent's memory go with the exec. */
+		close(kp[1]);
+		close(rp[0]);
+		if (fcntl(kp[0], F_SETFD, 0) || fcntl(rp[1], F_SETFD, 0))
+			_exit(127);
+		exec_daemon(kp[0], rp[1], o);
+	}
+	close(kp[0]);
 	close(rp[1]);
-	rc = send_pass(pp[1], &o->pass);
+	rc = send_keys(kp[1], v);
 	if (rc) {
 		kill(pid, SIGTERM);
 		close(rp[0]);
@@ -329,6 +507,7 @@ int sb_cmd_mount(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.ready_fd = -1;
+	o.keys_fd = -1;
 	o.pass.fd = -1;
 	rc = parse_mount(&o, argc, argv);
 	if (rc)
