@@ -11,7 +11,7 @@
 srv_need_ssh
 srv_need_https
 srv_need_daemon
-plan 95
+plan 134
 
 SBR=$SB_BUILD/tests/tools/sb-remote
 [ -x "$SBR" ] || bail "$SBR is missing (make build-tests)"
@@ -251,6 +251,69 @@ nok "https: no message contains the password" grep -q s3cr3t-pw "$T/sbr.err"
 is "the password stays in the repository config only" \
 	"$(git -C "$T/pw" config remote.origin.url)" \
 	"https://sbuser:s3cr3t-pw@127.0.0.1:$HTTPS_PORT/git/missing.git"
+
+# ---- whole vaults: sealbox sync and sealbox clone over every transport ----
+# The second device clones with the defaults (~/.ssh, the system CA store):
+# over https it clones through file:// and then syncs over https.
+cp "$SRV_SSH_KEY" "$HOME/.ssh/id_ed25519"
+cp "$SSH_KNOWN_HOSTS" "$HOME/.ssh/known_hosts"
+PW=$(sb_passfile)
+vsync() { "$SEALBOX" sync --passphrase-file "$PW" "$1"; }
+head_of() { git -C "$1" rev-parse -q --verify HEAD || echo none; }
+verify_all() {
+	git -C "$1" show main:.sealbox/allowed_signers >"$T/as" || return 1
+	for _c in $(git -C "$1" rev-list main); do
+		git -C "$1" -c gpg.ssh.allowedSignersFile="$T/as" \
+			verify-commit "$_c" 2>/dev/null || return 1
+	done
+}
+
+# 8 checks.
+vault_flow() {
+	_t=$1; _url=$2; _curl=$3; shift 3
+	_s=$R/v-$_t.git
+	srv_repo "$_s"
+	sb_vault "va-$_t" laptop
+	"$SEALBOX" remote set "$@" "$_url" "$T/va-$_t" || bail "remote set failed"
+	ok "$_t: sealbox sync pushes a new vault" vsync "$T/va-$_t"
+	is "$_t: the server holds the vault's head" "$(server_main "$_s")" \
+		"$(head_of "$T/va-$_t")"
+	ok "$_t: sealbox clone verifies, enrols and pushes" \
+		"$SEALBOX" clone --device phone --passphrase-file "$PW" \
+		--recovery-file "$T/va-$_t.recovery" "$_curl" "$T/vb-$_t"
+	is "$_t: the server holds the enrolment" "$(server_main "$_s")" \
+		"$(head_of "$T/vb-$_t")"
+	[ "$_curl" = "$_url" ] ||
+		"$SEALBOX" remote set "$@" "$_url" "$T/vb-$_t" || bail "remote set failed"
+	ok "$_t: the first device syncs the enrolment in" vsync "$T/va-$_t"
+	ok "$_t: the second device syncs" vsync "$T/vb-$_t"
+	is "$_t: both devices at the server's head" \
+		"$(head_of "$T/va-$_t") $(head_of "$T/vb-$_t")" \
+		"$(server_main "$_s") $(server_main "$_s")"
+	ok "$_t: stock git verifies every commit on the server" verify_all "$_s"
+}
+
+vault_flow file "file://$R/v-file.git" "file://$R/v-file.git"
+vault_flow gitd "$GITD_URL/v-gitd.git" "$GITD_URL/v-gitd.git"
+vault_flow ssh "$SSH_URL$R/v-ssh.git" "$SSH_URL$R/v-ssh.git"
+vault_flow https "$HTTPS_URL/v-https.git" "file://$R/v-https.git" \
+	--ca-file "$HTTPS_CA"
+
+before=$(server_main "$R/v-ssh.git"):$(head_of "$T/va-ssh")
+"$SEALBOX" remote set --known-hosts "$T/khf-wrong" "$SSH_URL$R/v-ssh.git" "$T/va-ssh"
+out=$(vsync "$T/va-ssh" 2>&1)
+is "sync: a wrong host key fails the sync" "$?" 1
+has "$out" "does not match $T/khf-wrong line 1" "sync: the reason is shown"
+is "sync: the vault and the server are unchanged" \
+	"$(server_main "$R/v-ssh.git"):$(head_of "$T/va-ssh")" "$before"
+git -C "$T/va-https" config --unset sealbox.caFile
+out=$(vsync "$T/va-https" 2>&1)
+is "sync: an untrusted certificate fails the sync" "$?" 1
+has "$out" "certificate is not trusted" "sync: the certificate is named as the reason"
+"$SEALBOX" remote set "git://127.0.0.1:$(sb_free_port)/v.git" "$T/va-file"
+out=$(vsync "$T/va-file" 2>&1)
+ok "sync: an unreachable remote fails the sync" test -n "$out"
+has "$out" "the remote cannot be reached" "sync: the SB_ENET message is shown"
 
 # ---- unreachable ----
 P=$(sb_free_port)
