@@ -1,4 +1,6 @@
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,31 @@ static int git_fail(const char *what)
 			  e && e->message ? e->message : "unknown git error");
 }
 
+static void lib_init(void)
+{
+	git_libgit2_init();
+}
+
+/*
+ * Makes every object written so far durable before a ref names it: the
+ * ref, the stat cache and the sync state must never name a commit a crash
+ * can lose. One syncfs() costs less than libgit2's fsync of every loose
+ * object and its directory (measured: 13 vs 62 ms for a one-message
+ * commit, tests/bench/bench-commit).
+ */
+static int objects_durable(struct sb_repo *r)
+{
+	const char *gd = git_repository_path(r->git);
+	int fd = open(gd, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0 || syncfs(fd))
+		rc = sb_err_set(-errno, "cannot flush %s: %s", gd,
+				strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 static int repo_wrap(struct sb_repo **out, git_repository *git)
 {
 	struct sb_repo *r = calloc(1, sizeof(*r));
@@ -47,7 +74,7 @@ int sb_repo_init(struct sb_repo **out, const char *path)
 	git_repository_init_options o;
 	git_repository *git;
 
-	git_libgit2_init();
+	lib_init();
 	git_repository_init_options_init(&o, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
 	o.flags = GIT_REPOSITORY_INIT_MKPATH | GIT_REPOSITORY_INIT_NO_REINIT;
 	o.initial_head = "main";
@@ -60,7 +87,7 @@ int sb_repo_open(struct sb_repo **out, const char *path)
 {
 	git_repository *git;
 
-	git_libgit2_init();
+	lib_init();
 	if (git_repository_open_ext(&git, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
 				    NULL))
 		return git_fail("cannot open the repository");
@@ -345,12 +372,41 @@ static int commit_signed(struct sb_repo *r, git_oid *oid, git_tree *tree,
 	return rc;
 }
 
+static int fsync_path(const char *path, int flags)
+{
+	int fd = open(path, flags | O_RDONLY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0 || fsync(fd))
+		rc = sb_err_set(-errno, "cannot flush %s: %s", path,
+				strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* The loose ref file libgit2 just renamed into place, and its directory. */
+static int ref_durable(struct sb_repo *r, const char *name)
+{
+	char path[PATH_MAX], *slash;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s%s",
+			     git_repository_path(r->git), name) >= sizeof(path))
+		return -ENAMETOOLONG;
+	if (fsync_path(path, 0))
+		return sb_err_set(-EIO, "cannot flush the ref %s", name);
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	return fsync_path(path, O_DIRECTORY);
+}
+
 static int move_main(struct sb_repo *r, const git_oid *oid,
 		     const git_commit *parent)
 {
 	git_reference *ref;
 	int e;
 
+	if ((e = objects_durable(r)))
+		return e;
 	if (parent)
 		e = git_reference_create_matching(&ref, r->git, MAIN_REF, oid, 1,
 						  git_commit_id(parent),
@@ -361,7 +417,7 @@ static int move_main(struct sb_repo *r, const git_oid *oid,
 	if (e)
 		return git_fail("cannot move " MAIN_REF);
 	git_reference_free(ref);
-	return 0;
+	return ref_durable(r, MAIN_REF);
 }
 
 static int head_commit(struct sb_repo *r, git_commit **out)
@@ -648,7 +704,7 @@ int sb_repo_set_ref(struct sb_repo *r, const char *name, const char *oid,
 	git_oid id, prev;
 	int e, rc;
 
-	if ((rc = oid_parse(&id, oid)))
+	if ((rc = oid_parse(&id, oid)) || (rc = objects_durable(r)))
 		return rc;
 	if (!old)
 		e = git_reference_create(&ref, r->git, name, &id, 1, msg);
@@ -664,7 +720,7 @@ int sb_repo_set_ref(struct sb_repo *r, const char *name, const char *oid,
 		return sb_err_set(-EAGAIN, "%s moved meanwhile", name);
 	if (e)
 		return git_fail("cannot move a ref");
-	return 0;
+	return ref_durable(r, name);
 }
 
 int sb_repo_merge_base(struct sb_repo *r, const char *a, const char *b,
