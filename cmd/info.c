@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "sync/remote.h"
 #include "crypto/sign.h"
 #include "sync/repo.h"
 
@@ -17,7 +18,7 @@ static void show_device(const struct sb_policy_device *d, const char *self)
 static void show(const struct sb_vault *v, const char *remote)
 {
 	const struct sb_keyfile_info *k = &v->info;
-	char fpr[SB_FPR_LEN];
+	char fpr[SB_FPR_LEN], url[1024];
 	size_t i;
 
 	sb_ssh_fingerprint(fpr, k->sign_pub);
@@ -29,7 +30,8 @@ static void show(const struct sb_vault *v, const char *remote)
 	printf("device:       %s\n", k->name);
 	printf("fingerprint:  %s\n", fpr);
 	printf("head:         %s (signature verified)\n", v->head);
-	printf("remote:       %s\n", remote ? remote : "(none)");
+	sb_remote_url_redact(url, sizeof(url), remote ? remote : "(none)");
+	printf("remote:       %s\n", url);
 	printf("devices:\n");
 	for (i = 0; i < v->policy->ndevices; i++)
 		show_device(&v->policy->devices[i], k->name);

@@ -20,8 +20,10 @@
  *     something inside it is kept with what the other side wrote;
  *   - changed on one side only: that side's version (blob, mode,
  *     symlink);
- *   - .sealbox/ is never merged here: both sides must have the same
- *     .sealbox/ tree (policy changes are fast-forwarded), or SB_EPOLICY.
+ *   - .sealbox/ is never merged: it is taken from the only side that
+ *     changed it since the base (sync/verify.c accepts such a merge only
+ *     when the kept side holds every policy change); changed on both
+ *     sides, or different with no base: SB_EPOLICY.
  * The merged tree is written to the repository; nothing in the store is
  * touched (sync/checkout.h applies it). The result does not depend on
  * which side is ours except for the conflict file names and records.

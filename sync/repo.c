@@ -554,6 +554,7 @@ int sb_repo_set_remote(struct sb_repo *r, const char *url)
 	int e = git_remote_lookup(&remote, r->git, "origin");
 
 	git_remote_free(remote);
+	remote = NULL;
 	if (e == 0)
 		e = git_remote_set_url(r->git, "origin", url);
 	else if (e == GIT_ENOTFOUND)
