@@ -49,6 +49,7 @@
 #define KEYS_MAX (4 + 1 + SB_DEVICE_NAME_MAX + 2 * 32 + 5 + \
 		  (SB_MAX_EPOCHS + 1) * SB_SECRET_LEN)
 #define UMOUNT_WAIT_MS 30000
+#define UMOUNT_BUSY_TRIES 40	/* 50 ms apart */
 
 static const char mount_usage[] =
 	"mount [-f] [-d] [--passphrase-file FILE | --passphrase-fd N] "
@@ -616,6 +617,24 @@ static int do_unmount(const char *mnt, int lazy)
 	return run_fusermount(lazy ? "-uz" : "-u", mnt);
 }
 
+/*
+ * Unmounts, retrying EBUSY for a moment: a process that has just exited
+ * (or closed its last file) may still hold the mount until the kernel has
+ * finished releasing its files.
+ */
+static int unmount_busy_retry(const char *mnt)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	int rc, tries;
+
+	for (tries = 0;; tries++) {
+		rc = do_unmount(mnt, 0);
+		if (rc != -EBUSY || tries == UMOUNT_BUSY_TRIES)
+			return rc;
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* 1 while pid runs (a zombie waiting for its reaper has ended). */
 static int running(pid_t pid)
 {
@@ -661,7 +680,7 @@ int sb_cmd_umount(int argc, char **argv)
 	if (!find_mount(vault, sizeof(vault), mnt))
 		return sb_error("%s is not a sealbox mount", mnt);
 	pid = pidfile_read(vault);
-	rc = do_unmount(mnt, 0);
+	rc = unmount_busy_retry(mnt);
 	if (rc && (!pid || rc == -ENOTCONN))
 		rc = do_unmount(mnt, 1);	/* the daemon is gone */
 	if (rc)

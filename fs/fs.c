@@ -42,8 +42,8 @@ static int parse_opts(struct sb_fs *fs, char *fuse, size_t size,
 				return sb_err_set(-EINVAL, "bad %s", o);
 			continue;
 		}
-		if (!strcmp(o, "writeback")) {
-			fs->writeback = 1;
+		if (!strcmp(o, "writeback") || !strcmp(o, "nowriteback")) {
+			fs->writeback = o[0] != 'n';
 			continue;
 		}
 		if (!strncmp(o, "timeout=", 8)) {
@@ -87,6 +87,7 @@ int sb_fs_new(struct sb_fs **out, struct sb_store *st, const char *mountpoint,
 	fs->st = st;
 	fs->threads = DEFAULT_THREADS;
 	fs->timeout = DEFAULT_TIMEOUT;
+	fs->writeback = 1;
 	fs->syslog = cfg ? cfg->syslog : 0;
 	fs->uid = geteuid();
 	fs->gid = getegid();

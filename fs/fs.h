@@ -13,8 +13,10 @@
  *
  * Options (comma-separated, as after -o): threads=N (most worker threads,
  * default 8), timeout=SECONDS (entry and attribute cache, default 30),
- * writeback (the kernel's writeback cache: faster small writes, but file
- * mtimes are the kernel's own until a remount shows the backing file's),
+ * writeback / nowriteback (the kernel's writeback cache, on by default:
+ * the kernel stamps mtimes at write() time and sends them with a SETATTR
+ * after writing the pages back; writing back keeps the backing file's
+ * mtime, so the mtime a process saw is the one a remount shows),
  * everything else goes to libfuse (allow_other, default_permissions, ro,
  * ...). fsname is the store root, the type fuse.sealbox.
  * default_permissions is on whenever allow_other or allow_root is (the

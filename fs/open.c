@@ -341,6 +341,30 @@ void sb_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 		fuse_reply_buf(req, (const char *)buf, got);
 }
 
+/*
+ * With the writeback cache the kernel owns a file's mtime: it stamps it at
+ * write() (or mmap write fault) time and sends it with a SETATTR after the
+ * pages it wrote back. Writing back pages whose timestamp the kernel did
+ * not change again (several writes in one clock tick, late writeback)
+ * sends no SETATTR, so the backing file keeps the mtime it had.
+ */
+static int write_keep_mtime(struct sb_ofile *of, const char *buf,
+			    size_t size, uint64_t off)
+{
+	struct timespec ts[2];
+	struct stat sb;
+	int rc;
+
+	if (fstat(of->fd, &sb))
+		return -errno;
+	rc = sb_ofile_write(of, buf, size, off);
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1] = sb.st_mtim;
+	if (futimens(of->fd, ts) && !rc)
+		rc = -errno;
+	return rc;
+}
+
 void sb_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			size_t size, off_t off, struct fuse_file_info *fi)
 {
@@ -350,8 +374,12 @@ void sb_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	int rc;
 
 	pthread_mutex_lock(&of->lock);
-	rc = of->rdonly ? -EBADF : sb_ofile_write(of, buf, size,
-						  (uint64_t)off);
+	if (of->rdonly)
+		rc = -EBADF;
+	else if (fs->writeback)
+		rc = write_keep_mtime(of, buf, size, (uint64_t)off);
+	else
+		rc = sb_ofile_write(of, buf, size, (uint64_t)off);
 	pthread_mutex_unlock(&of->lock);
 	rc = sb_fs_err(fs, n, rc);
 	if (rc)

@@ -678,9 +678,9 @@ static void sb_fs_init(void *data, struct fuse_conn_info *conn)
 
 	/*
 	 * With the writeback cache the kernel keeps a regular file's mtime
-	 * to itself (the time of the write() call) and this kernel never
-	 * sends it: after a remount the file shows the time we wrote the
-	 * backing file instead. Off unless asked for (-o writeback).
+	 * (the time of the write() call) and sends it with a SETATTR after
+	 * writing the pages back (fuse_write_inode); sb_fs_write() keeps the
+	 * backing mtime when it writes pages back. On unless -o nowriteback.
 	 */
 	if (fs->writeback && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
 		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
