@@ -45,9 +45,10 @@ remote head the device saw last):
             asserted); a TEL/EMAIL line added and never removed is there,
             a removed line or one nobody added is not
   notes     the note and its "sealbox-conflict" copies hold only versions
-            somebody wrote; every version that no device overwrote (wrote
-            over while seeing it at the path) is in one of them; when one
-            edit saw all others, the note is that edit's version
+            somebody wrote; when one edit saw all others, the note is that
+            edit's version
+  notes_kept  every version of the note that no device overwrote (wrote
+            over while seeing it at the path) is in the note or a copy
   syncs     every sync exited 0
 
 `run --simulate` checks the checks: the devices are plain directories and
@@ -461,6 +462,8 @@ class Runner:
         with open(path, "wb") as f:
             f.write(data)
         self.m.d["notes"][sha(data)] = self.ev(d)
+        self.trace("%s: note %s -> %s", d.name, sha(old)[:12] if old else "-",
+                   sha(data)[:12])
         return "note"
 
     OPS = [("deliver", 25), ("to_cur", 12), ("flag", 15), ("move", 8),
@@ -486,7 +489,28 @@ class Runner:
         self.deliver(d)
         self.m.count("deliver")
 
+    def trace(self, fmt, *args):
+        if self.a.trace:
+            with open(self.a.trace, "a") as f:
+                f.write((fmt % args) + "\n")
+
+    def notes_state(self, d):
+        out = []
+        for e in sorted(os.listdir(d.mnt)):
+            if e.startswith(NOTE):
+                with open(d.p(e), "rb") as f:
+                    out.append("%s=%s" % (e[len(NOTE):] or ".", sha(f.read())[:12]))
+        return " ".join(out)
+
     def sync(self, rnd, d):
+        self.trace("round %s sync %s: before: %s", rnd, d.name,
+                   self.notes_state(d) if self.a.trace else "")
+        self._sync(rnd, d)
+        self.trace("round %s sync %s: rc %s after: %s", rnd, d.name,
+                   self.m.d["syncs"][-1][2],
+                   self.notes_state(d) if self.a.trace else "")
+
+    def _sync(self, rnd, d):
         if self.a.simulate:
             if not hasattr(self, "sim"):
                 self.sim = Simulator(self.devs)
@@ -927,25 +951,31 @@ class Checker:
                               "added: %s", uid,
                               sorted(have - (added - removed)))
 
+    def notes(self, mnt):
+        out = {}
+        for e in sorted(os.listdir(mnt)):
+            if e.startswith(NOTE):
+                with open(os.path.join(mnt, e), "rb") as fh:
+                    out[e] = sha(fh.read())
+        return out
+
     def c_notes(self):
         m = self.m
-        written = set(m["notes"])
-        live = written - set(m["superseded"])
         last = maximal(list(m["notes"].values()))
         for mnt in self.mounts:
-            seen = set()
-            for e in sorted(os.listdir(mnt)):
-                if not e.startswith(NOTE):
-                    continue
-                with open(os.path.join(mnt, e), "rb") as fh:
-                    h = sha(fh.read())
-                if h not in written:
+            for e, h in self.notes(mnt).items():
+                if h not in m["notes"]:
                     self.fail(mnt, "%s holds a version nobody wrote", e)
                 if e == NOTE and len(last) == 1 and \
                         m["notes"].get(h) is not last[0]:
                     self.fail(mnt, "%s is not the version written last "
                               "(on %s)", e, last[0]["dev"])
-                seen.add(h)
+
+    def c_notes_kept(self):
+        m = self.m
+        live = set(m["notes"]) - set(m["superseded"])
+        for mnt in self.mounts:
+            seen = set(self.notes(mnt).values())
             for h in sorted(live - seen):
                 self.fail(mnt, "the note version %s written on %s (never "
                           "overwritten) is lost", h[:12],
@@ -1030,13 +1060,16 @@ def main():
     r.add_argument("--sealbox", default=os.environ.get("SEALBOX", "sealbox"))
     r.add_argument("--passphrase-file")
     r.add_argument("--sync-timeout", type=float, default=120)
+    r.add_argument("--trace", help="append the note files' versions "
+                   "around every sync to this file")
     r.add_argument("--simulate", action="store_true",
                    help="plain directories, merges done here by the rules")
     r.add_argument("devices", nargs="+", help="NAME=VAULT=MOUNTPOINT")
     c = sub.add_parser("check")
     c.add_argument("model")
     c.add_argument("what", choices=["syncs", "messages", "flags", "mtimes",
-                                    "folders", "contacts", "notes"])
+                                    "folders", "contacts", "notes",
+                                    "notes_kept"])
     c.add_argument("mounts", nargs="+")
     s = sub.add_parser("snapshot")
     s.add_argument("dir")
