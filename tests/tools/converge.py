@@ -1000,8 +1000,12 @@ def snapshot(root):
         out.append("%s/" % rel)
         for n in sorted(fns):
             p = os.path.join(dp, n)
-            with open(p, "rb") as fh:
-                data = fh.read()
+            try:
+                with open(p, "rb") as fh:
+                    data = fh.read()
+            except FileNotFoundError:   # changed while walking
+                out.append("%s vanished" % os.path.join(rel, n))
+                continue
             out.append("%s %d %s" % (os.path.join(rel, n), len(data),
                                      sha(data)))
     return sorted(out)
