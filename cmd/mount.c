@@ -317,17 +317,34 @@ static int daemon_unlock(struct sb_vault **out, const char *path, int fd)
  * daemon does while mounted starts here (v: the unlocked vault, kept for
  * whatever runs next to the file system).
  */
-static int daemon_serve(struct sb_fs *fs, struct sb_vault *v,
-			const struct mount_opts *o, const char *mnt)
+/*
+ * The daemon's one serve path: the sync service (cmd/syncd.h: watcher,
+ * commits, fetch and push, control socket) runs beside the file system
+ * and ends after it, with a last sync of what is pending.
+ */
+static int daemon_serve(struct sb_fs *fs, struct sb_store *st,
+			struct sb_vault *v, const struct mount_opts *o,
+			const char *mnt)
 {
+	struct sb_syncd *sd = NULL;
 	int rc;
 
+	rc = sb_syncd_open(&sd, v, st);
+	if (rc)
+		return sb_error("cannot start syncing %s: %s", v->path,
+				sb_err_msg(rc));
+	if (sb_syncd_start(sd, fs)) {
+		sb_syncd_close(sd);
+		return 1;
+	}
 	rc = pidfile_write(v->path, mnt);
 	if (rc)
 		sb_error("cannot write %s/%s: %s", v->path, PIDFILE,
 			 sb_err_str(rc));
 	signal_ready(o->ready_fd);
 	rc = sb_fs_run(fs);
+	sb_syncd_stop(sd);
+	sb_syncd_close(sd);
 	pidfile_remove(v->path);
 	return rc ? 1 : 0;
 }
@@ -364,7 +381,7 @@ static int serve(const struct mount_opts *o)
 		sb_vault_free(v);
 		return 1;
 	}
-	rc = daemon_serve(fs, v, o, mnt);
+	rc = daemon_serve(fs, st, v, o, mnt);
 	sb_fs_free(fs);
 	sb_store_free(st);
 	sb_vault_free(v);
