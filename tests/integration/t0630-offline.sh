@@ -19,7 +19,7 @@
 "$SEALBOX" help 2>&1 | grep -q '^  sync ' || skip_all "no sealbox sync yet"
 . "$SB_SRC/tests/integration/lib-servers.sh"
 srv_need_daemon
-plan 87
+plan 92
 
 P=$(sb_passfile)
 CONVERGE=$SB_SRC/tests/tools/converge.py
@@ -171,6 +171,24 @@ daemon_pid() {
 	pgrep -f "sealbox mount .*$2\$" | head -1
 }
 snap() { python3 "$CONVERGE" snapshot "$1"; }
+# A reader goes through every file of beta's mount while beta syncs: each
+# read gives a whole version, the one before or the one alpha pushed
+# (applying is atomic per file).
+reader_start() {
+	snap "$MA" >"$T/asnap"
+	rm -f "$T/stop"
+	python3 "$CONVERGE" reader "$MB" "$T/stop" "$T/before" "$T/asnap" \
+		>"$T/reader.out" 2>&1 &
+	reader=$!
+}
+reader_check() {
+	touch "$T/stop"
+	wait "$reader"
+	local rc=$?
+	ok "$1: every file read during the sync was a whole version" test $rc = 0
+	[ $rc = 0 ] && diag "$1: $(tail -1 "$T/reader.out")" ||
+		sed 's/^/#   /' "$T/reader.out" | head -12
+}
 # Says whether the kill came while the store was being changed.
 journal() {
 	grep -q '^applying ' "$VB/.git/sealbox/sync-state" 2>/dev/null &&
@@ -212,9 +230,12 @@ converged() { # converged WHAT
 # Round 1, not killed: the time a 1,000-message sync takes.
 big_change 1
 ok "round 1: alpha pushes 1,000 messages" "$SEALBOX" sync "$MA"
+snap "$MB" >"$T/before"
+reader_start
 t0=$(date +%s%N)
 ok "round 1: beta syncs them (not killed)" "$SEALBOX" sync "$MB"
 full=$((($(date +%s%N) - t0) / 1000000))
+reader_check "round 1"
 diag "a 1,000-message sync takes $full ms on beta"
 [ "$full" -ge 200 ] || full=200
 converged "round 1"
@@ -232,6 +253,7 @@ for pct in 8 25 45 70; do
 		mv "$MB/mail/new/$f" "$MB/mail/cur/$f:2,F"
 	fi
 	snap "$MB" >"$T/before"
+	reader_start
 	pid=$(daemon_pid "$VB" "$MB")
 	[ -n "$pid" ] || bail "beta's daemon is not running"
 	delay=$(printf '%d.%03d' $((full * pct / 100 / 1000)) $((full * pct / 100 % 1000)))
@@ -243,6 +265,7 @@ for pct in 8 25 45 70; do
 	crc=$?
 	diag "round $round: killed after $delay s; the sync client exited $crc: $(tail -1 "$T/ksync.out")"
 	journal
+	reader_check "round $round"
 	ok "round $round: the sync client returns (no hang)" test "$crc" != 124
 	ok "round $round: sealbox umount cleans up after the killed daemon" \
 		"$SEALBOX" umount "$MB"
@@ -262,6 +285,10 @@ for pct in 8 25 45 70; do
 		"$T/restarted" "$T/before" "$T/after"
 	cmp -s "$T/restarted" "$T/before" && diag "round $round: restarted with the tree before the sync" ||
 		diag "round $round: restarted with the tree after the sync"
+	# A daemon that started offline retries with backoff by itself; a
+	# fresh start makes the next round's sync the one that gets killed.
+	"$SEALBOX" umount "$MB" && "$SEALBOX" mount --passphrase-file "$P" "$VB" "$MB" ||
+		bail "beta does not mount again"
 	converged "round $round"
 done
 

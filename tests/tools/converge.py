@@ -6,6 +6,7 @@
                     [--simulate] NAME=VAULT=MOUNTPOINT...
     converge.py check MODEL WHAT MOUNTPOINT...
     converge.py snapshot DIR        one line per file: path, size, sha256
+    converge.py reader MOUNTPOINT STOPFILE SNAPSHOT...
     converge.py bulk MOUNTPOINT deliver FOLDER N TAG | seen FOLDER |
                                 move FROM TO | delete FOLDER K
 
@@ -1053,6 +1054,48 @@ def bulk(mnt, kind, args):
         raise SystemExit("bulk: unknown kind " + kind)
 
 
+def reader(mnt, snaps, stop):
+    """Reads every file of mnt over and over until the file stop exists:
+    each read must give a whole version that one of the snapshots (output
+    of `snapshot`) has, for a message by its unique name, else by path.
+    A file that vanished meanwhile is fine; a dead mount ends the loop."""
+    valid = {}
+    for sn in snaps:
+        with open(sn) as f:
+            for line in f:
+                parts = line.rstrip("\n").rsplit(" ", 2)
+                if len(parts) != 3 or parts[1] == "vanished":
+                    continue
+                path, _, h = parts
+                key = uniq_of(os.path.basename(path)) \
+                    if is_msg(path) else path
+                valid.setdefault(key, set()).add(h)
+    reads = bad = 0
+    while not os.path.exists(stop):
+        try:
+            for dp, dns, fns in os.walk(mnt):
+                for n in fns:
+                    path = os.path.join(dp, n)
+                    rel = os.path.relpath(path, mnt)
+                    try:
+                        with open(path, "rb") as fh:
+                            h = sha(fh.read())
+                    except FileNotFoundError:
+                        continue
+                    reads += 1
+                    key = uniq_of(n) if is_msg(rel) else rel
+                    if key in valid and h not in valid[key]:
+                        bad += 1
+                        if bad <= 10:
+                            print("%s: a version no side has (%s)" %
+                                  (rel, h[:12]))
+        except OSError as e:    # the daemon was killed
+            print("# reader stopped: %s" % e)
+            break
+    print("# %d reads, %d bad" % (reads, bad))
+    return 1 if bad else 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -1077,11 +1120,17 @@ def main():
     c.add_argument("mounts", nargs="+")
     s = sub.add_parser("snapshot")
     s.add_argument("dir")
+    rd = sub.add_parser("reader")
+    rd.add_argument("mount")
+    rd.add_argument("stop")
+    rd.add_argument("snaps", nargs="+")
     b = sub.add_parser("bulk")
     b.add_argument("mount")
     b.add_argument("kind")
     b.add_argument("args", nargs="*")
     a = ap.parse_args()
+    if a.cmd == "reader":
+        return reader(a.mount, a.snaps, a.stop)
     if a.cmd == "bulk":
         bulk(a.mount, a.kind, a.args)
         return 0
