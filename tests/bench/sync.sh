@@ -255,8 +255,11 @@ write_helpers() {
 i=0
 while [ "$i" -lt 5 ]; do
 	i=$((i + 1))
-	out=$("$SEALBOX" sync "$1" 2>&1) || { echo "$out"; exit 1; }
+	# each line of the daemon's report with the time it arrived (ns)
+	out=$({ "$SEALBOX" sync "$1" 2>&1; echo "exit $?"; } |
+		while IFS= read -r l; do echo "$(date +%s%N) $l"; done)
 	echo "$out"
+	case $out in *" exit 0") ;; *) exit 1 ;; esac
 	case $out in *"changed here while syncing"*) continue ;; esac
 	h=$(git --git-dir="$2/.git" rev-parse -q --verify refs/heads/main) &&
 		[ "$h" = "$(git --git-dir="$3" rev-parse -q --verify refs/heads/main)" ] &&
@@ -388,11 +391,19 @@ import_sealbox() {
 	sb_mount "$SW/va" "$SW/a" || { note "sealbox mount failed; see $LOG"; return 1; }
 	A_PID=$DPID
 	A_UP=yes
+	echo 5 >"/proc/$A_PID/clear_refs" 2>/dev/null
 	settle "$CORPUS"
 	c0=$(cpu_ticks "$A_PID")
 	t0=$(now)
 	timed sb_copy cp -a "$CORPUS/." "$SW/a/" || return 1
+	t1=$(now)
 	timed sb_sync sh "$BIN/sync-until.sh" "$SW/a" "$SW/va" "$SW/va.git" || return 1
+	# the daemon reports "committed ..." when its commit is done
+	tc=$(awk '$2 == "committed" { print $1 }' "$LOG" | tail -n 1)
+	[ -n "$tc" ] && [ "$tc" -gt "$t1" ] &&
+		record sb_sync_commit "$(secs "$t1" "$tc")" &&
+		record sb_sync_push "$(secs "$tc" "$(awk '$2 == "exit" { t = $1 } END { print t }' "$LOG")")"
+	record sb_peak_mib "$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$A_PID/status" 2>/dev/null)"
 	record sb_total "$(secs "$t0" "$(now)")"
 	c1=$(cpu_ticks "$A_PID")
 	[ -n "$c0" ] && [ -n "$c1" ] &&
@@ -468,10 +479,12 @@ commit_setup() {
 one_round() {
 	s=$1 op=$2 i=$3
 	sync
+	f0=$(find "$SW/v$s/.git/objects" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
 	b0=$(du -sb "$SW/v$s/.git/objects" | cut -f1)
 	k0=$(du -sk "$SW/v$s/.git/objects" | cut -f1)
 	o_r=$("$PYTHON" "$BIN/one.py" "$SEALBOX" "$SW/m$s" "$SW/v$s/.git" "$op" "$i" 2>&1)
 	log "    $s $op $i: $o_r"
+	f1=$(find "$SW/v$s/.git/objects" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
 	b1=$(du -sb "$SW/v$s/.git/objects" | cut -f1)
 	k1=$(du -sk "$SW/v$s/.git/objects" | cut -f1)
 	set -- $o_r
@@ -481,6 +494,7 @@ one_round() {
 	esac
 	printf '%s\n' "${1:-FAIL}" >>"$SW/c${s}_${op}_main"
 	printf '%s\n' "${2:-FAIL}" >>"$SW/c${s}_${op}_sync"
+	printf '%s\n' $((f1 - f0)) >>"$SW/c${s}_${op}_obj"
 	printf '%s\n' $((b1 - b0)) >>"$SW/c${s}_${op}_grow"
 	printf '%s\n' $(((k1 - k0) * 1024)) >>"$SW/c${s}_${op}_disk"
 }
@@ -501,7 +515,7 @@ part_commit() {
 	done
 	for s in $ok; do
 		for op in new flag; do
-			for k in main sync grow disk; do
+			for k in main sync obj grow disk; do
 				[ -f "$SW/c${s}_${op}_$k" ] || continue
 				record "c${s}_${op}_$k" "$("$PYTHON" "$BIN/median.py" <"$SW/c${s}_${op}_$k")"
 				record "c${s}_${op}_${k}_runs" "$(tr '\n' ' ' <"$SW/c${s}_${op}_$k")"
@@ -704,8 +718,11 @@ if "import" in parts:
     w(f"| `git add -A` (cipher dir) | - | {f('gc_add')} |")
     w(f"| `git commit` | - | {f('gc_commit')} |")
     w(f"| `sealbox sync MNT` until the remote has it / `git push` | {f('sb_sync')} | {f('gc_push')} |")
+    w(f"| of which the commit (until the daemon reports it) | {f('sb_sync_commit')} | - |")
+    w(f"| of which fetch, verify and push | {f('sb_sync_push')} | - |")
     w(f"| **total** | **{f('sb_total')}** | **{f('gc_total')}** |")
     w(f"| daemon CPU seconds (sealbox: copy and sync; gocryptfs: copy) | {f('sb_cpu', '%.1f')} | {f('gc_cpu', '%.1f')} |")
+    w(f"| daemon peak memory (VmHWM, from the copy on), MiB | {res.get('sb_peak_mib', '-')} | - |")
     w(f"| commits on the remote | {res.get('sb_commits', '-')} | {res.get('gc_commits', '-')} |")
     w(f"| remote repository, MiB | {res.get('sb_remote_mib', '-')} | {res.get('gc_remote_mib', '-')} |")
     w(f"| local .git/objects, MiB | {res.get('sb_local_mib', '-')} | {res.get('gc_local_mib', '-')} |")
@@ -737,25 +754,29 @@ if "commit" in parts:
       f"at once; ms from before the change to the vault's `refs/heads/main` "
       f"moving (the commit, through the control socket) and to `sealbox sync` "
       f"returning (commit, fetch, verify, push). Median of {E['ROUNDS']} rounds, "
-      f"rounds alternating between the sizes. Growth: `du` of VAULT/.git/objects "
-      f"before and after, apparent bytes (allocated bytes). bench-commit: "
+      f"rounds alternating between the sizes. Growth of VAULT/.git/objects: "
+      f"the bytes of the object files written, `du -sb` (apparent size, "
+      f"directories included: a loose object in a fan-out directory that "
+      f"did not exist yet adds 4 KiB) and `du -sk` (allocated). bench-commit: "
       f"`sb_commit_changes()` in-process (tests/bench/bench-commit.c).\n")
-    w("| messages | change | write -> main moved, ms | write -> `sealbox sync` returned, ms | bench-commit in-process, ms | .git/objects growth, bytes (on disk) |")
-    w("|---:|---|---:|---:|---:|---:|")
+    w("| messages | change | write -> main moved, ms | write -> `sealbox sync` returned, ms | bench-commit in-process, ms | objects written, bytes | `du -sb` growth | `du -sk` growth, bytes |")
+    w("|---:|---|---:|---:|---:|---:|---:|---:|")
     for s in sizes:
         for op, label in (("new", "new message in cur/"), ("flag", "flag change (rename in cur/)")):
             w(f"| {s} | {label} | {f(f'c{s}_{op}_main', '%.1f')} | {f(f'c{s}_{op}_sync', '%.1f')} | "
-              f"{inproc.get((s, op), '-')} | {f(f'c{s}_{op}_grow', '%.0f')} ({f(f'c{s}_{op}_disk', '%.0f')}) |")
+              f"{inproc.get((s, op), '-')} | {f(f'c{s}_{op}_obj', '%.0f')} | {f(f'c{s}_{op}_grow', '%.0f')} | {f(f'c{s}_{op}_disk', '%.0f')} |")
     w("")
     w("Targets (issue 4): one message commits in at most 50 ms, the largest "
-      "vault's time at most 1.5 times the smallest's, growth at most 64 KiB:\n")
+      "vault's time at most 1.5 times the smallest's, growth (`du -sb` of "
+      ".git/objects) at most 64 KiB:\n")
     for s in sizes:
         for op in ("new", "flag"):
             m, g = num(f"c{s}_{op}_main"), num(f"c{s}_{op}_grow")
             if m is None:
                 continue
             w(f"- {s}, {op}: main moved after {m:.1f} ms "
-              f"({'met' if m <= 50 else '**missed**'}); growth {g:.0f} bytes "
+              f"({'met' if m <= 50 else '**missed**'}); growth "
+              f"{'-' if g is None else '%.0f' % g} bytes "
               f"({'met' if g is not None and g <= 65536 else '**missed**'})")
     if len(sizes) > 1:
         for op in ("new", "flag"):
@@ -765,12 +786,12 @@ if "commit" in parts:
                   f"({'met' if b / a <= 1.5 else '**missed**'})")
     w("")
     w("Every round (main moved / sync returned, ms):\n")
-    w("| messages | change | main moved | sync returned | growth, bytes |")
-    w("|---:|---|---|---|---|")
+    w("| messages | change | main moved | sync returned | objects written, bytes | `du -sb` growth |")
+    w("|---:|---|---|---|---|---|")
     for s in sizes:
         for op in ("new", "flag"):
             w(f"| {s} | {op} | {res.get(f'c{s}_{op}_main_runs', '-')} | "
-              f"{res.get(f'c{s}_{op}_sync_runs', '-')} | {res.get(f'c{s}_{op}_grow_runs', '-')} |")
+              f"{res.get(f'c{s}_{op}_sync_runs', '-')} | {res.get(f'c{s}_{op}_obj_runs', '-')} | {res.get(f'c{s}_{op}_grow_runs', '-')} |")
     w("")
     w("Set-up (untimed in the rows above): " + "; ".join(
         f"{s} messages written into the mount in {f(f'c{s}_write', '%.1f')} s, "
