@@ -5,7 +5,7 @@
 # the expected merge results, nothing is lost, and stock git verifies every
 # commit, merges included.
 . "$SB_SRC/tests/lib.sh"
-plan 34
+plan 35
 
 P=$(sb_passfile)
 R=$T/remote.git
