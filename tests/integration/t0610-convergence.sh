@@ -10,16 +10,16 @@
 # why it is guaranteed). Every vault is fsck-clean and all heads agree.
 #
 #   SEED=N           another seed (the seed is printed; default fixed)
-#   CONVERGE_OPS=N   operations per device (default 200)
-#   CONVERGE_ROUNDS=N
+#   CONVERGE_OPS=N   operations per device (default 300)
+#   CONVERGE_ROUNDS=N  rounds (default 12)
 . "$SB_SRC/tests/lib.sh"
 
 SEED=${SEED:-20261128}
-OPS=${CONVERGE_OPS:-200}
-ROUNDS=${CONVERGE_ROUNDS:-10}
+OPS=${CONVERGE_OPS:-300}
+ROUNDS=${CONVERGE_ROUNDS:-12}
 CONVERGE=$SB_SRC/tests/tools/converge.py
 diag "seed $SEED, $OPS operations per device, $ROUNDS rounds" \
-	"(SEED=$SEED CONVERGE_OPS=$OPS to repeat)"
+	"(SEED=$SEED CONVERGE_OPS=$OPS CONVERGE_ROUNDS=$ROUNDS to repeat)"
 
 "$SEALBOX" help 2>&1 | grep -q '^  sync ' || skip_all "no sealbox sync yet"
 plan 23
@@ -109,7 +109,11 @@ ok "the note holds only versions somebody wrote, the last one when it saw all" \
 #   grep . b/notes.txt*
 #   b/notes.txt:beta's
 #   b/notes.txt.sealbox-conflict-gamma:alpha's     <- "gamma's" is gone
-# Seen with SEED=3 CONVERGE_OPS=400 CONVERGE_ROUNDS=15 (about 2 runs in 3).
+# Hit by the default run (seed 20261128, 300 operations, 12 rounds) and
+# by SEED=3 CONVERGE_OPS=400 CONVERGE_ROUNDS=15 (about 2 runs in 3).
+# The cause, as read: sb_mergetree_taken() (sync/mergetree.c) takes the
+# merge *result* of an item that sorts after "<name>" and is not merged
+# yet, so theirs' "<name>.sealbox-conflict-<device>" looks free.
 todo "kept copies can overwrite each other (BUG above)" \
 	"every version of the note nobody overwrote is kept" check notes_kept
 
