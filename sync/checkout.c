@@ -70,6 +70,7 @@ struct co {
 	size_t ndirs, adirs;
 	struct pend *pend;
 	size_t npend;
+	const char *to_hex;
 	sb_checkout_fn changed;
 	void *ctx;
 	struct sb_checkout_result res;
@@ -251,16 +252,139 @@ static int add_op(struct co *c, const char *spath, const git_diff_file *f,
 	return 0;
 }
 
+/*
+ * Checking what `to` brings. Verification says who signed a tree, not
+ * that the tree is one a sound device makes: a stolen key can sign any
+ * names, modes and nesting. Every path that checkout would touch is held
+ * to the repository layout (crypto/FORMAT.md) before anything changes.
+ */
+
+static int bad_path(struct co *c, const char *tpath, const char *why)
+{
+	return sb_err_set(SB_EFORMAT, "cannot check out %.12s: tree path "
+			  "\"%.200s%s\" %s", c->to_hex, tpath,
+			  strlen(tpath) > 200 ? "..." : "", why);
+}
+
+static int target_ok(const char *p, size_t len)
+{
+	size_t i;
+
+	if (!len || len >= SB_SYMLINK_ENC_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((p[i] >= 'A' && p[i] <= 'Z') ||
+		      (p[i] >= 'a' && p[i] <= 'z') ||
+		      (p[i] >= '0' && p[i] <= '9') || p[i] == '-' ||
+		      p[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/*
+ * A symlink's blob is an encrypted target (base64url, crypto/names.h):
+ * it names nothing outside its own directory, so nothing can be reached
+ * through it, here or by the mount.
+ */
+static int check_link(struct co *c, const char *tpath, const git_oid *id)
+{
+	git_blob *b = NULL;
+	int ok;
+
+	if (git_blob_lookup(&b, c->g, id))
+		return fail("cannot read a symlink to check out");
+	ok = target_ok(git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
+	git_blob_free(b);
+	return ok ? 0 : bad_path(c, tpath, "is a symlink whose target is "
+				 "not an encrypted target");
+}
+
+/* One component of a store path; last: the path's final one. */
+static const char *bad_component(const char *comp, size_t n, int first,
+				 int last, int meta, int link)
+{
+	char name[NAME_MAX + 1];
+	enum sb_name_kind k;
+
+	if (!n || (n == 1 && comp[0] == '.') ||
+	    (n == 2 && comp[0] == '.' && comp[1] == '.'))
+		return "holds an empty name, \".\" or \"..\"";
+	if (n >= sizeof(name))
+		return "holds a name too long for the store";
+	memcpy(name, comp, n);
+	name[n] = '\0';
+	if (!strcmp(name, ".git"))
+		return "reaches into .git";
+	if (!strncmp(name, SB_STORE_TMP, strlen(SB_STORE_TMP)))
+		return "holds a temporary file's name (.sbtmp.)";
+	if (first && name[0] == '.')
+		return strcmp(name, ".sealbox") ? "is not a store entry" : NULL;
+	if (meta)
+		return NULL;
+	if (!strcmp(name, SB_STORE_MARKER))
+		return last && !link ? NULL : "holds .sbdir that is not a "
+					      "directory's marker file";
+	k = sb_names_kind(name);
+	if (k == SB_NAME_SHORT || k == SB_NAME_LONG)
+		return NULL;
+	if (k == SB_NAME_SIDECAR && last && !link)
+		return NULL;
+	return "holds a name that is not an encrypted name";
+}
+
+/* The new side of a delta, as a sound device writes it; spath: its store
+ * path (room TPATH_MAX). */
+static int check_to(struct co *c, const git_diff_file *nf, char *spath)
+{
+	char back[TPATH_MAX];
+	const char *p, *why = NULL, *tpath = nf->path;
+	int link = nf->mode == GIT_FILEMODE_LINK;
+	size_t n;
+
+	if (strlen(tpath) >= TPATH_MAX)
+		return bad_path(c, tpath, "is too long");
+	if (nf->mode != GIT_FILEMODE_BLOB &&
+	    nf->mode != GIT_FILEMODE_BLOB_EXECUTABLE && !link) {
+		char what[48];
+
+		snprintf(what, sizeof(what), "has mode %06o, not a file's",
+			 (unsigned)nf->mode);
+		return bad_path(c, tpath, what);
+	}
+	sb_repo_store_path(spath, tpath);
+	if (strlen(spath) >= PATH_MAX)
+		return bad_path(c, tpath, "is too long");
+	for (p = spath; !why; p += n + 1) {
+		n = strcspn(p, "/");
+		why = bad_component(p, n, p == spath, !p[n], spath[0] == '.',
+				    link);
+		if (!p[n])
+			break;
+	}
+	if (why)
+		return bad_path(c, tpath, why);
+	sb_repo_tree_path(back, spath);
+	if (strcmp(back, tpath))
+		return bad_path(c, tpath, "does not match its fan-out levels");
+	return link && spath[0] != '.' ? check_link(c, tpath, &nf->id) : 0;
+}
+
 static int delta_ops(struct co *c, const git_diff_delta *d)
 {
 	char spath[TPATH_MAX];
 	int rc = 0;
 
+	if (d->status != GIT_DELTA_DELETED &&
+	    (rc = check_to(c, &d->new_file, spath)))
+		return rc;
 	if (d->old_file.mode == GIT_FILEMODE_COMMIT ||
 	    d->new_file.mode == GIT_FILEMODE_COMMIT)
 		return 0;
-	sb_repo_store_path(spath, d->status == GIT_DELTA_ADDED ?
-			   d->new_file.path : d->old_file.path);
+	if (d->status == GIT_DELTA_DELETED) {
+		if (strlen(d->old_file.path) >= TPATH_MAX)
+			return bad_path(c, d->old_file.path, "is too long");
+		sb_repo_store_path(spath, d->old_file.path);
+	}
 	if (sb_repo_path_ignored(spath))
 		return 0;
 	if (d->status != GIT_DELTA_ADDED)
@@ -276,10 +400,14 @@ static int cmp_op(const void *a, const void *b)
 		      ((const struct op *)b)->spath);
 }
 
-/* Sorted by store path; a removal and a write of one path become one op. */
-static void merge_ops(struct co *c)
+/*
+ * Sorted by store path; a removal and a write of one path become one op.
+ * Two writes of one path are a tree that holds a name twice: refused.
+ */
+static int merge_ops(struct co *c)
 {
 	size_t i, k = 0;
+	int rc = 0;
 
 	if (c->n)
 		qsort(c->ops, c->n, sizeof(*c->ops), cmp_op);
@@ -289,6 +417,9 @@ static void merge_ops(struct co *c)
 		if (k && !strcmp(c->ops[k - 1].spath, o->spath)) {
 			struct op *p = &c->ops[k - 1];
 
+			if (o->has_to && p->has_to && !rc)
+				rc = bad_path(c, o->spath, "is in the tree "
+					      "twice");
 			if (o->has_from) {
 				p->has_from = 1;
 				p->from = o->from;
@@ -305,6 +436,27 @@ static void merge_ops(struct co *c)
 		c->ops[k++] = *o;
 	}
 	c->n = k;
+	return rc;
+}
+
+static struct op *find_op(struct co *c, const char *spath);
+
+/* A path of to whose directory is a file of to: a name held twice. */
+static int check_dirs(struct co *c)
+{
+	char dir[PATH_MAX];
+	struct op *p;
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		if (!c->ops[i].has_to)
+			continue;
+		dirname_of(dir, sizeof(dir), c->ops[i].spath);
+		if ((p = find_op(c, dir)) && p->has_to)
+			return bad_path(c, dir, "is in the tree twice, as a "
+					"file and as a directory");
+	}
+	return 0;
 }
 
 static int list_ops(struct co *c)
@@ -321,8 +473,8 @@ static int list_ops(struct co *c)
 	for (i = 0; !rc && i < n; i++)
 		rc = delta_ops(c, git_diff_get_delta(diff, i));
 	git_diff_free(diff);
-	if (!rc)
-		merge_ops(c);
+	if (!rc && !(rc = merge_ops(c)))
+		rc = check_dirs(c);
 	return rc;
 }
 
@@ -1045,6 +1197,7 @@ int sb_checkout(struct sb_checkout_result *res, struct sb_repo *r,
 	c.sc = sc;
 	c.changed = changed;
 	c.ctx = ctx;
+	c.to_hex = to ? to : "";
 	c.rootfd = open(sb_store_root(st), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c.rootfd < 0)
 		return sb_err_set(-errno, "%s: %s", sb_store_root(st),
