@@ -254,9 +254,15 @@ static int path_key(struct keys *k, const char *tpath)
 {
 	char spath[TPATH_MAX];
 	const char *base;
-	size_t len;
+	size_t len = strlen(tpath);
 
-	sb_repo_store_path(spath, tpath);
+	/* a signed tree is not a sound one: nothing is assumed to fit */
+	if (len < sizeof(spath))
+		sb_repo_store_path(spath, tpath);
+	if (len >= sizeof(spath) || strlen(spath) >= PATH_MAX)
+		return sb_err_set(SB_EFORMAT, "cannot merge: tree path "
+				  "\"%.200s%s\" is too long", tpath,
+				  len > 200 ? "..." : "");
 	if (spath[0] == '.' || sb_repo_path_ignored(spath))
 		return 0;
 	base = base_name(spath);
@@ -350,6 +356,22 @@ int sb_mergetree_list(struct sb_mergetree *m)
 	return rc;
 }
 
+/*
+ * An item claims its path when the merge result has it or, before it is
+ * merged, when any side has it: a name that only the other side's kept
+ * copy holds so far is not free for a new copy (it would replace it).
+ */
+static int item_claims(const struct sb_mergetree *m, size_t i)
+{
+	const struct sb_mt_item *it;
+
+	if (i == NONE)
+		return 0;
+	it = &m->it[i];
+	return it->res.present || it->v[0].present || it->v[1].present ||
+	       it->v[2].present;
+}
+
 /* 1 when the plaintext path is taken in the merged tree. */
 int sb_mergetree_taken(struct sb_mergetree *m, const char *plain)
 {
@@ -359,8 +381,7 @@ int sb_mergetree_taken(struct sb_mergetree *m, const char *plain)
 	size_t d = sb_mergetree_find(m, plain, 1);
 
 	if (i != NONE || d != NONE)
-		return (i != NONE && m->it[i].res.present) ||
-		       (d != NONE && m->it[d].res.present);
+		return item_claims(m, i) || item_claims(m, d);
 	if (sb_store_backing_path(m->st, spath, sizeof(spath), plain))
 		return 1;
 	tree_blob(m->t[O], spath, &v);
