@@ -114,6 +114,37 @@ static int apply(struct sb_sync *s, struct sb_state *st, const char *from,
 	return sb_state_save(st, s->cfg.vault);
 }
 
+/*
+ * 1 when the journal's target is what this device verified: the remote
+ * head (a fast-forward) or this device's merge of it with main (parents
+ * exactly from and the verified head). Anything else (a fetched commit
+ * that was refused, another device's commit) is never applied.
+ */
+static int journal_verified(struct sb_sync *s, const struct sb_state *st,
+			    const char *from)
+{
+	char want[2 * SB_OID_HEX + 24], *raw = NULL;
+	const char *nl;
+	size_t len, wlen;
+	int ok = 0;
+
+	if (!*st->verified)
+		return 0;
+	if (!strcmp(st->apply_to, st->verified))
+		return 1;
+	if (!*from || sb_repo_commit_raw(s->cfg.repo, st->apply_to, &raw,
+					 &len))
+		return 0;
+	wlen = (size_t)snprintf(want, sizeof(want), "parent %s\nparent %s\n"
+				"author ", from, st->verified);
+	nl = memchr(raw, '\n', len);
+	ok = !strncmp(raw, "tree ", 5) && nl &&
+	     (size_t)(raw + len - (nl + 1)) > wlen &&
+	     !memcmp(nl + 1, want, wlen);
+	free(raw);
+	return ok;
+}
+
 static int recover_locked(struct sb_sync *s, struct sb_state *st)
 {
 	char now[SB_OID_HEX], from[SB_OID_HEX], to[SB_OID_HEX];
@@ -130,6 +161,12 @@ static int recover_locked(struct sb_sync *s, struct sb_state *st)
 	snprintf(from, sizeof(from), "%s",
 		 strcmp(st->apply_from, "-") ? st->apply_from : "");
 	snprintf(to, sizeof(to), "%s", st->apply_to);
+	if (!journal_verified(s, st, from)) {
+		sb_err_clear();
+		return sb_err_set(SB_EPOLICY, "the sync journal names commit "
+				  "%.12s, which this device has not verified; "
+				  "nothing applied (run `sealbox fsck`)", to);
+	}
 	return apply(s, st, from, to, NULL);
 }
 

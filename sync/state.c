@@ -82,9 +82,10 @@ static int parse_line(struct sb_state *s, char *line)
 						*end == ' ' ? end + 1 : end);
 		}
 	} else if (!strcmp(line, "applying")) {
+		/* "<from|-> <to>": "-" is a first checkout, from nothing */
 		set_oid(s->apply_from, v);
-		if (strlen(v) > SB_OID_HEX)
-			set_oid(s->apply_to, v + SB_OID_HEX);
+		if ((end = strchr(v, ' ')))
+			set_oid(s->apply_to, end + 1);
 	} else {
 		v[-1] = ' ';
 		return keep_extra(s, line);
