@@ -60,6 +60,7 @@ struct pend {
 
 struct co {
 	git_repository *g;
+	git_odb *odb;
 	struct sb_store *st;
 	struct sb_statcache *sc;
 	int rootfd;
@@ -366,6 +367,9 @@ static int check_to(struct co *c, const git_diff_file *nf, char *spath)
 	sb_repo_tree_path(back, spath);
 	if (strcmp(back, tpath))
 		return bad_path(c, tpath, "does not match its fan-out levels");
+	/* a server may withhold objects: found now, not halfway through */
+	if (!git_odb_exists(c->odb, &nf->id))
+		return bad_path(c, tpath, "names a blob that is missing here");
 	return link && spath[0] != '.' ? check_link(c, tpath, &nf->id) : 0;
 }
 
@@ -467,6 +471,8 @@ static int list_ops(struct co *c)
 	int rc = 0;
 
 	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+	if (git_repository_odb(&c->odb, c->g))
+		return fail("cannot open the object database");
 	if (git_diff_tree_to_tree(&diff, c->g, c->from, c->to, &o))
 		return fail("cannot compare the trees");
 	n = git_diff_num_deltas(diff);
@@ -1160,6 +1166,7 @@ static void co_free(struct co *c)
 	free(c->dirs);
 	git_tree_free(c->from);
 	git_tree_free(c->to);
+	git_odb_free(c->odb);
 	if (c->rootfd >= 0)
 		close(c->rootfd);
 }

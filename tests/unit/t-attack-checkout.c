@@ -573,6 +573,17 @@ static void test_deep(void **state)
 	free(path);
 }
 
+/* A blob the fetch did not bring (a server that withholds it). */
+static void test_missing_blob(void **state)
+{
+	struct fix *f = *state;
+	char path[PATH_MAX];
+
+	tpath_of(f, path, "newdir/x");
+	evil_at(f, path, "100644", "0123456789012345678901234567890123456789",
+		"missing");
+}
+
 /* What a sound device does is still checked out. */
 static void test_sound(void **state)
 {
@@ -624,6 +635,7 @@ int main(void)
 		T(test_file_and_dir),
 		T(test_long_path),
 		T(test_deep),
+		T(test_missing_blob),
 #undef T
 	};
 
