@@ -180,6 +180,13 @@ int sb_store_plain_path_with(struct sb_store *st, char *buf, size_t size,
 int sb_store_sidecar_name(struct sb_store *st, char *enc, const char *path);
 
 /*
+ * 0 when the len bytes at enc (a symlink's blob) are an encrypted symlink
+ * target of this vault (crypto/FORMAT.md "Names"), else SB_EAUTH or
+ * SB_EFORMAT. The plaintext is wiped.
+ */
+int sb_store_check_target(struct sb_store *st, const void *enc, size_t len);
+
+/*
  * Removes the backing directory at backing with what the store keeps in
  * it (marker, sidecars, temporaries) when it holds no entry of the user;
  * -ENOTEMPTY when it does. Not its own sidecar.

@@ -208,3 +208,16 @@ int sb_store_rmdir_backing(struct sb_store *st, const char *backing)
 		rc = -errno;
 	return rc;
 }
+
+int sb_store_check_target(struct sb_store *st, const void *enc, size_t len)
+{
+	char target[SB_SYMLINK_MAX + 1];
+	size_t tlen = 0;
+	int rc;
+
+	if (!len || len >= SB_SYMLINK_ENC_MAX || memchr(enc, '\0', len))
+		return sb_err_set(SB_EFORMAT, "not an encrypted symlink target");
+	rc = sb_names_decrypt_target(st->names, target, &tlen, enc, len);
+	sb_wipe(target, sizeof(target));
+	return rc;
+}

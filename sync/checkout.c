@@ -267,25 +267,11 @@ static int bad_path(struct co *c, const char *tpath, const char *why)
 			  strlen(tpath) > 200 ? "..." : "", why);
 }
 
-static int target_ok(const char *p, size_t len)
-{
-	size_t i;
-
-	if (!len || len >= SB_SYMLINK_ENC_MAX)
-		return 0;
-	for (i = 0; i < len; i++)
-		if (!((p[i] >= 'A' && p[i] <= 'Z') ||
-		      (p[i] >= 'a' && p[i] <= 'z') ||
-		      (p[i] >= '0' && p[i] <= '9') || p[i] == '-' ||
-		      p[i] == '_'))
-			return 0;
-	return 1;
-}
-
 /*
- * A symlink's blob is an encrypted target (base64url, crypto/names.h):
- * it names nothing outside its own directory, so nothing can be reached
- * through it, here or by the mount.
+ * A symlink's blob is an encrypted target (crypto/names.h): base64url,
+ * so it names nothing outside its own directory, and one that decrypts
+ * is never another entry's backing name (other associated data), so
+ * nothing can be reached through it, here or by the mount.
  */
 static int check_link(struct co *c, const char *tpath, const git_oid *id)
 {
@@ -294,10 +280,12 @@ static int check_link(struct co *c, const char *tpath, const git_oid *id)
 
 	if (git_blob_lookup(&b, c->g, id))
 		return fail("cannot read a symlink to check out");
-	ok = target_ok(git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
+	ok = !sb_store_check_target(c->st, git_blob_rawcontent(b),
+				    (size_t)git_blob_rawsize(b));
 	git_blob_free(b);
-	return ok ? 0 : bad_path(c, tpath, "is a symlink whose target is "
-				 "not an encrypted target");
+	sb_err_clear();
+	return ok ? 0 : bad_path(c, tpath, "is a symlink whose target does "
+				 "not decrypt");
 }
 
 /* One component of a store path; last: the path's final one. */

@@ -573,6 +573,71 @@ static void test_deep(void **state)
 	free(path);
 }
 
+/*
+ * A symlink whose target is a sibling's backing name (base64url, but not
+ * an encrypted target): through it, "mail/sub/x" would be "mail/cur/x".
+ */
+static void test_symlink_sibling(void **state)
+{
+	struct fix *f = *state;
+	char blob[SB_OID_HEX], path[PATH_MAX], b[PATH_MAX];
+
+	assert_int_equal(sb_store_backing_path(f->sa, b, sizeof(b), "mail/cur"),
+			 0);
+	raw_blob(f, blob, strrchr(b, '/') + 1);
+	tpath_of(f, path, "mail/sub");
+	evil_at(f, path, "120000", blob, "symlink");
+}
+
+/*
+ * A symlink in one commit, a directory of the same name in the next:
+ * the symlink goes, the directory is made, nothing is written through
+ * the symlink.
+ */
+static void test_symlink_then_dir(void **state)
+{
+	struct fix *f = *state;
+	struct sb_checkout_result res;
+	char link[SB_OID_HEX], blob[SB_OID_HEX], mark[SB_OID_HEX];
+	char enc[SB_SYMLINK_ENC_MAX], path[PATH_MAX], p2[PATH_MAX + 16];
+	char t2[SB_OID_HEX], t3[SB_OID_HEX], t3b[SB_OID_HEX];
+	char c2[SB_OID_HEX], c3[SB_OID_HEX];
+	const char *parents[1];
+	uint8_t *buf = NULL;
+	size_t len;
+	struct stat sb;
+
+	assert_int_equal(sb_names_encrypt_target(f->names, enc, "cur", 3), 0);
+	raw_blob(f, link, enc);
+	tpath_of(f, path, "mail/sub");
+	put_entry(f, t2, f->t1, path, "120000", link, 0);
+	commit_tree(f, c2, t2);
+	assert_int_equal(sb_checkout(&res, f->r, f->sb, f->sc, f->c1, c2, NULL,
+				     NULL), 0);
+	assert_int_equal(sb_store_stat(f->sb, "mail/sub", &sb), 0);
+	assert_true(S_ISLNK(sb.st_mode));
+
+	content_blob(f, mark, "");
+	content_blob(f, blob, "inside\n");
+	snprintf(p2, sizeof(p2), "%s|.sbdir", path);
+	put_entry(f, t3, f->t1, p2, "100644", mark, 0);
+	tpath_of(f, path, "mail/sub/x");
+	put_entry(f, t3b, t3, path, "100644", blob, 0);
+	parents[0] = c2;
+	assert_int_equal(sb_repo_commit_tree(f->r, c3, t3b, parents, 1, "c3",
+					     "laptop", "laptop@sealbox",
+					     sign_cb, f->key), 0);
+	assert_int_equal(sb_checkout(&res, f->r, f->sb, f->sc, c2, c3, NULL,
+				     NULL), 0);
+	assert_int_equal(sb_store_stat(f->sb, "mail/sub", &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	assert_int_equal(sb_store_read_file(f->sb, "mail/sub/x", &buf, &len,
+					    NULL), 0);
+	assert_string_equal((char *)buf, "inside\n");
+	free(buf);
+	assert_int_equal(sb_store_stat(f->sb, "mail/cur/x", &sb), -ENOENT);
+}
+
 /* A blob the fetch did not bring (a server that withholds it). */
 static void test_missing_blob(void **state)
 {
@@ -636,6 +701,8 @@ int main(void)
 		T(test_long_path),
 		T(test_deep),
 		T(test_missing_blob),
+		T(test_symlink_sibling),
+		T(test_symlink_then_dir),
 #undef T
 	};
 
