@@ -4,15 +4,11 @@
 
 #include <gcrypt.h>
 
-#include "crypto/base64.h"
 #include "crypto/crypto.h"
 #include "crypto/err.h"
 #include "crypto/sign.h"
 
-#define KEY_TYPE	"ssh-ed25519"
-#define KEY_TYPE_LEN	(sizeof(KEY_TYPE) - 1)
-#define PUBBLOB_LEN	(4 + KEY_TYPE_LEN + 4 + SB_ED25519_LEN)
-#define SIGBLOB_LEN	(4 + KEY_TYPE_LEN + 4 + SB_ED25519_SIG)
+#define SIGBLOB_LEN	(4 + SB_SSHKEY_TYPE_LEN + 4 + SB_ED25519_SIG)
 
 #define SSHSIG_MAGIC	"SSHSIG"
 #define SSHSIG_MAGIC_LEN (sizeof(SSHSIG_MAGIC) - 1)
@@ -20,16 +16,6 @@
 #define SSHSIG_HASH	"sha512"
 #define SIG_BEGIN	"-----BEGIN SSH SIGNATURE-----\n"
 #define SIG_END		"-----END SSH SIGNATURE-----"
-
-#define KEY_MAGIC	"openssh-key-v1"	/* written with its NUL */
-#define KEY_MAGIC_LEN	sizeof(KEY_MAGIC)
-#define KEY_BEGIN	"-----BEGIN OPENSSH PRIVATE KEY-----\n"
-#define KEY_END		"-----END OPENSSH PRIVATE KEY-----"
-#define KEY_BLOCK	8	/* block size of cipher "none" */
-#define KEY_TEXT_MAX	16384	/* bounds what a parse takes from the secure pool */
-
-#define ARMOR_COLS	70	/* as OpenSSH's sshbuf_dtob64() wraps */
-#define PUBTEXT_MAX	256	/* base64 of a public key blob, with room */
 
 /* The group order L and the field prime p, little-endian (RFC 8032). */
 static const uint8_t ed25519_l[SB_ED25519_LEN] = {
@@ -79,111 +65,6 @@ static const uint8_t small_order[][SB_ED25519_LEN] = {
 	},
 };
 
-/*
- * SSH wire encoding (RFC 4251 sec. 5). The writer is bounded: callers
- * size the buffer first, and an overrun is a bug that fails the call
- * instead of writing past the end.
- */
-struct wbuf {
-	uint8_t *p;
-	size_t len, cap;
-	int over;
-};
-
-static void put_raw(struct wbuf *w, const void *d, size_t n)
-{
-	if (w->over || n > w->cap - w->len) {
-		w->over = 1;
-		return;
-	}
-	if (n)
-		memcpy(w->p + w->len, d, n);
-	w->len += n;
-}
-
-static void put_u32(struct wbuf *w, uint32_t v)
-{
-	uint8_t b[4];
-
-	sb_put_be32(b, v);
-	put_raw(w, b, 4);
-}
-
-static void put_string(struct wbuf *w, const void *d, size_t n)
-{
-	put_u32(w, (uint32_t)n);
-	put_raw(w, d, n);
-}
-
-static void put_cstring(struct wbuf *w, const char *s)
-{
-	put_string(w, s, strlen(s));
-}
-
-/* 0 when the writer filled its buffer exactly. */
-static int wbuf_check(const struct wbuf *w)
-{
-	if (w->over || w->len != w->cap)
-		return sb_err_set(SB_ECRYPTO, "internal error: encoding size");
-	return 0;
-}
-
-struct rbuf {
-	const uint8_t *p;
-	size_t len;
-};
-
-static int get_raw(struct rbuf *r, const uint8_t **d, size_t n)
-{
-	if (n > r->len)
-		return -1;
-	*d = r->p;
-	r->p += n;
-	r->len -= n;
-	return 0;
-}
-
-static int get_u32(struct rbuf *r, uint32_t *v)
-{
-	const uint8_t *d;
-
-	if (get_raw(r, &d, 4))
-		return -1;
-	*v = sb_get_be32(d);
-	return 0;
-}
-
-static int get_string(struct rbuf *r, const uint8_t **d, size_t *n)
-{
-	uint32_t len;
-
-	if (get_u32(r, &len) || get_raw(r, d, len))
-		return -1;
-	*n = len;
-	return 0;
-}
-
-/* A string of exactly n bytes. */
-static int get_fixed(struct rbuf *r, const uint8_t **d, size_t n)
-{
-	size_t len;
-
-	if (get_string(r, d, &len) || len != n)
-		return -1;
-	return 0;
-}
-
-/* A string equal to want. */
-static int get_expect(struct rbuf *r, const char *want)
-{
-	const uint8_t *d;
-	size_t n;
-
-	if (get_string(r, &d, &n) || n != strlen(want) || memcmp(d, want, n))
-		return -1;
-	return 0;
-}
-
 /* a < b for little-endian numbers of n bytes (public values only). */
 static int le_less(const uint8_t *a, const uint8_t *b, size_t n)
 {
@@ -208,7 +89,7 @@ static int gcry_fail(gcry_error_t err, const char *what)
  * is too (gcry_sexp_build switches to secure memory for a %b argument in
  * it) and gcry_sexp_release wipes it.
  */
-static int ed25519_public(uint8_t pub[SB_ED25519_LEN], const uint8_t *seed)
+int sb_ed25519_public(uint8_t pub[SB_ED25519_LEN], const uint8_t *seed)
 {
 	gcry_sexp_t key = NULL;
 	gcry_ctx_t ctx = NULL;
@@ -255,7 +136,7 @@ int sb_signkey_from_seed(struct sb_signkey **out,
 	if (!k)
 		return nomem();
 	memcpy(k->seed, seed, SB_ED25519_LEN);
-	if ((rc = ed25519_public(k->pub, k->seed))) {
+	if ((rc = sb_ed25519_public(k->pub, k->seed))) {
 		sb_signkey_free(k);
 		return rc;
 	}
@@ -485,141 +366,6 @@ out:
 	return rc;
 }
 
-/* SSH key and signature blobs (RFC 8709). */
-
-static void put_pubblob(struct wbuf *w, const uint8_t pub[SB_ED25519_LEN])
-{
-	put_u32(w, PUBBLOB_LEN);
-	put_cstring(w, KEY_TYPE);
-	put_string(w, pub, SB_ED25519_LEN);
-}
-
-static void pubblob(uint8_t blob[PUBBLOB_LEN], const uint8_t pub[SB_ED25519_LEN])
-{
-	struct wbuf w = { blob, 0, PUBBLOB_LEN, 0 };
-
-	put_cstring(&w, KEY_TYPE);
-	put_string(&w, pub, SB_ED25519_LEN);
-}
-
-static int pubblob_parse(uint8_t pub[SB_ED25519_LEN], const uint8_t *blob,
-			 size_t len)
-{
-	struct rbuf r = { blob, len };
-	const uint8_t *k;
-
-	if (get_expect(&r, KEY_TYPE))
-		return sb_err_set(SB_EFORMAT, "not an ssh-ed25519 public key");
-	if (get_fixed(&r, &k, SB_ED25519_LEN) || r.len)
-		return sb_err_set(SB_EFORMAT, "malformed ssh-ed25519 public key");
-	memcpy(pub, k, SB_ED25519_LEN);
-	return 0;
-}
-
-/*
- * Armor: begin, base64 in lines of ARMOR_COLS, end, "\n". In secure
- * memory when secure is set (private keys).
- */
-static int armor(char **out, const uint8_t *blob, size_t n,
-		 const char *begin, const char *end, int secure)
-{
-	size_t b64len = sb_base64_len(n), lines = (b64len + ARMOR_COLS - 1) / ARMOR_COLS;
-	size_t size = strlen(begin) + b64len + lines + strlen(end) + 2;
-	char *b64 = secure ? sb_secure_alloc(b64len + 1) : malloc(b64len + 1);
-	char *text = secure ? sb_secure_alloc(size) : malloc(size);
-	size_t i, o;
-	int rc = 0;
-
-	if (!b64 || !text) {
-		rc = nomem();
-		goto out;
-	}
-	sb_base64_encode(b64, blob, n);
-	o = strlen(begin);
-	memcpy(text, begin, o);
-	for (i = 0; i < b64len; i += ARMOR_COLS) {
-		size_t l = b64len - i < ARMOR_COLS ? b64len - i : ARMOR_COLS;
-
-		memcpy(text + o, b64 + i, l);
-		o += l;
-		text[o++] = '\n';
-	}
-	memcpy(text + o, end, strlen(end));
-	o += strlen(end);
-	text[o++] = '\n';
-	text[o] = '\0';
-	*out = text;
-	text = NULL;
-out:
-	if (secure) {
-		sb_secure_free(b64, b64len + 1);
-		sb_secure_free(text, size);
-	} else {
-		free(b64);
-		free(text);
-	}
-	return rc;
-}
-
-/*
- * Decodes an armored blob: begin line, non-empty base64 lines, end line,
- * the final newline optional, nothing before or after. The lines are
- * joined and decoded as one strict base64 string. *blob is in secure
- * memory when secure is set (free with sb_secure_free(*blob, *cap)).
- */
-static int dearmor(uint8_t **blob, size_t *len, size_t *cap,
-		   const char *text, size_t n, const char *begin,
-		   const char *end, const char *what, int secure)
-{
-	size_t bl = strlen(begin), el = strlen(end), i, o = 0;
-	char *b64 = NULL;
-	uint8_t *out = NULL;
-	size_t b64cap = 0, outcap = 0;
-	int rc;
-
-	if (n && text[n - 1] == '\n')
-		n--;
-	if (n < bl || memcmp(text, begin, bl))
-		return sb_err_set(SB_EFORMAT, "%s: missing BEGIN line", what);
-	if (n < bl + el || text[n - el - 1] != '\n' ||
-	    memcmp(text + n - el, end, el))
-		return sb_err_set(SB_EFORMAT, "%s: missing END line", what);
-	/* The body, each line ended by its '\n': [bl, n - el). */
-	b64cap = n - el - bl + 1;
-	outcap = b64cap * 3 / 4 + 3;
-	b64 = secure ? sb_secure_alloc(b64cap) : malloc(b64cap);
-	out = secure ? sb_secure_alloc(outcap) : malloc(outcap);
-	if (!b64 || !out) {
-		rc = nomem();
-		goto out;
-	}
-	rc = SB_EFORMAT;
-	for (i = bl; i < n - el; i++) {
-		if (text[i] != '\n')
-			b64[o++] = text[i];
-		else if (i == bl || text[i - 1] == '\n')
-			break;
-	}
-	if (i < n - el || !o ||
-	    sb_base64_decode(out, len, b64, o)) {
-		rc = sb_err_set(SB_EFORMAT, "%s: bad base64 body", what);
-		goto out;
-	}
-	*blob = out;
-	*cap = outcap;
-	out = NULL;
-	rc = 0;
-out:
-	if (secure) {
-		sb_secure_free(b64, b64cap);
-		sb_secure_free(out, outcap);
-	} else {
-		free(b64);
-		free(out);
-	}
-	return rc;
-}
-
 /* SSHSIG (OpenSSH PROTOCOL.sshsig). */
 
 /*
@@ -633,17 +379,17 @@ static int sshsig_tosign(uint8_t **out, size_t *outlen, const char *ns,
 {
 	size_t size = SSHSIG_MAGIC_LEN + 4 + nslen + 4 + 4 + strlen(hash) +
 		      4 + hlen;
-	struct wbuf w = { malloc(size), 0, size, 0 };
+	struct sb_sshkey_wbuf w = { malloc(size), 0, size, 0 };
 	int rc;
 
 	if (!w.p)
 		return nomem();
-	put_raw(&w, SSHSIG_MAGIC, SSHSIG_MAGIC_LEN);
-	put_string(&w, ns, nslen);
-	put_string(&w, NULL, 0);
-	put_cstring(&w, hash);
-	put_string(&w, h, hlen);
-	if ((rc = wbuf_check(&w))) {
+	sb_sshkey_put_raw(&w, SSHSIG_MAGIC, SSHSIG_MAGIC_LEN);
+	sb_sshkey_put_string(&w, ns, nslen);
+	sb_sshkey_put_string(&w, NULL, 0);
+	sb_sshkey_put_cstring(&w, hash);
+	sb_sshkey_put_string(&w, h, hlen);
+	if ((rc = sb_sshkey_wbuf_check(&w))) {
 		free(w.p);
 		return rc;
 	}
@@ -656,23 +402,23 @@ static int sshsig_blob(uint8_t **out, size_t *outlen,
 		       const uint8_t pub[SB_ED25519_LEN], const char *ns,
 		       const uint8_t sig[SB_ED25519_SIG])
 {
-	size_t size = SSHSIG_MAGIC_LEN + 4 + 4 + PUBBLOB_LEN + 4 +
+	size_t size = SSHSIG_MAGIC_LEN + 4 + 4 + SB_SSHKEY_PUBBLOB_LEN + 4 +
 		      strlen(ns) + 4 + 4 + strlen(SSHSIG_HASH) + 4 + SIGBLOB_LEN;
-	struct wbuf w = { malloc(size), 0, size, 0 };
+	struct sb_sshkey_wbuf w = { malloc(size), 0, size, 0 };
 	int rc;
 
 	if (!w.p)
 		return nomem();
-	put_raw(&w, SSHSIG_MAGIC, SSHSIG_MAGIC_LEN);
-	put_u32(&w, SSHSIG_VERSION);
-	put_pubblob(&w, pub);
-	put_cstring(&w, ns);
-	put_string(&w, NULL, 0);
-	put_cstring(&w, SSHSIG_HASH);
-	put_u32(&w, SIGBLOB_LEN);
-	put_cstring(&w, KEY_TYPE);
-	put_string(&w, sig, SB_ED25519_SIG);
-	if ((rc = wbuf_check(&w))) {
+	sb_sshkey_put_raw(&w, SSHSIG_MAGIC, SSHSIG_MAGIC_LEN);
+	sb_sshkey_put_u32(&w, SSHSIG_VERSION);
+	sb_sshkey_put_pubblob(&w, pub);
+	sb_sshkey_put_cstring(&w, ns);
+	sb_sshkey_put_string(&w, NULL, 0);
+	sb_sshkey_put_cstring(&w, SSHSIG_HASH);
+	sb_sshkey_put_u32(&w, SIGBLOB_LEN);
+	sb_sshkey_put_cstring(&w, SB_SSHKEY_TYPE);
+	sb_sshkey_put_string(&w, sig, SB_ED25519_SIG);
+	if ((rc = sb_sshkey_wbuf_check(&w))) {
 		free(w.p);
 		return rc;
 	}
@@ -705,7 +451,7 @@ int sb_sshsig_sign(char **armor_out, const struct sb_signkey *k,
 	    (rc = sb_ed25519_sign(sig, k, tosign, tlen)) ||
 	    (rc = sshsig_blob(&blob, &blen, k->pub, namespace, sig)))
 		goto out;
-	rc = armor(armor_out, blob, blen, SIG_BEGIN, SIG_END, 0);
+	rc = sb_sshkey_armor(armor_out, blob, blen, SIG_BEGIN, SIG_END, 0);
 out:
 	free(tosign);
 	free(blob);
@@ -721,12 +467,12 @@ struct sshsig {
 
 static int sshsig_sigblob(struct sshsig *s, const uint8_t *blob, size_t len)
 {
-	struct rbuf r = { blob, len };
+	struct sb_sshkey_rbuf r = { blob, len };
 
-	if (get_expect(&r, KEY_TYPE))
+	if (sb_sshkey_get_expect(&r, SB_SSHKEY_TYPE))
 		return sb_err_set(SB_EFORMAT, "SSHSIG signature is not "
 				  "ssh-ed25519");
-	if (get_fixed(&r, &s->sig, SB_ED25519_SIG) || r.len)
+	if (sb_sshkey_get_fixed(&r, &s->sig, SB_ED25519_SIG) || r.len)
 		return sb_err_set(SB_EFORMAT, "malformed SSHSIG ssh-ed25519 "
 				  "signature");
 	return 0;
@@ -734,25 +480,25 @@ static int sshsig_sigblob(struct sshsig *s, const uint8_t *blob, size_t len)
 
 static int sshsig_parse(struct sshsig *s, const uint8_t *blob, size_t len)
 {
-	struct rbuf r = { blob, len };
+	struct sb_sshkey_rbuf r = { blob, len };
 	const uint8_t *magic, *pk, *res, *sig;
 	size_t pklen, reslen, siglen;
 	uint32_t version;
 	int rc;
 
-	if (get_raw(&r, &magic, SSHSIG_MAGIC_LEN) ||
+	if (sb_sshkey_get_raw(&r, &magic, SSHSIG_MAGIC_LEN) ||
 	    memcmp(magic, SSHSIG_MAGIC, SSHSIG_MAGIC_LEN))
 		return sb_err_set(SB_EFORMAT, "not an SSHSIG signature");
-	if (get_u32(&r, &version))
+	if (sb_sshkey_get_u32(&r, &version))
 		return sb_err_set(SB_EFORMAT, "truncated SSHSIG signature");
 	if (version != SSHSIG_VERSION)
 		return sb_err_set(SB_EFORMAT, "unsupported SSHSIG version %u",
 				  version);
-	if (get_string(&r, &pk, &pklen) ||
-	    get_string(&r, &s->ns, &s->nslen) ||
-	    get_string(&r, &res, &reslen) ||
-	    get_string(&r, &s->hash, &s->hashlen) ||
-	    get_string(&r, &sig, &siglen))
+	if (sb_sshkey_get_string(&r, &pk, &pklen) ||
+	    sb_sshkey_get_string(&r, &s->ns, &s->nslen) ||
+	    sb_sshkey_get_string(&r, &res, &reslen) ||
+	    sb_sshkey_get_string(&r, &s->hash, &s->hashlen) ||
+	    sb_sshkey_get_string(&r, &sig, &siglen))
 		return sb_err_set(SB_EFORMAT, "truncated SSHSIG signature");
 	if (r.len)
 		return sb_err_set(SB_EFORMAT, "trailing bytes after the "
@@ -760,7 +506,7 @@ static int sshsig_parse(struct sshsig *s, const uint8_t *blob, size_t len)
 	if (reslen)
 		return sb_err_set(SB_EFORMAT, "SSHSIG reserved field is not "
 				  "empty");
-	if ((rc = pubblob_parse(s->pub, pk, pklen)))
+	if ((rc = sb_sshkey_pubblob_parse(s->pub, pk, pklen)))
 		return rc;
 	return sshsig_sigblob(s, sig, siglen);
 }
@@ -802,8 +548,8 @@ int sb_sshsig_verify(uint8_t signer[SB_ED25519_LEN], const char *armor_in,
 	int rc;
 
 	if ((rc = namespace_check(namespace)) ||
-	    (rc = dearmor(&blob, &blen, &cap, armor_in, armorlen, SIG_BEGIN,
-			  SIG_END, "SSH signature", 0)) ||
+	    (rc = sb_sshkey_dearmor(&blob, &blen, &cap, armor_in, armorlen,
+				    SIG_BEGIN, SIG_END, "SSH signature", 0)) ||
 	    (rc = sshsig_parse(&s, blob, blen)))
 		goto out;
 	if (s.nslen != strlen(namespace) ||
@@ -820,272 +566,3 @@ out:
 	return rc;
 }
 
-/* OpenSSH public keys, fingerprints, allowed_signers. */
-
-int sb_ssh_pubkey_format(char **out, const uint8_t pub[SB_ED25519_LEN],
-			 const char *comment)
-{
-	uint8_t blob[PUBBLOB_LEN];
-	char b64[PUBTEXT_MAX];
-	size_t size;
-	char *s;
-
-	if (comment && strpbrk(comment, "\r\n"))
-		return sb_err_set(-EINVAL, "a key comment must be one line");
-	if (!comment)
-		comment = "";
-	pubblob(blob, pub);
-	sb_base64_encode(b64, blob, sizeof(blob));
-	size = strlen(KEY_TYPE) + 1 + strlen(b64) + 1 + strlen(comment) + 1;
-	if (!(s = malloc(size)))
-		return nomem();
-	snprintf(s, size, "%s %s%s%s", KEY_TYPE, b64, *comment ? " " : "",
-		 comment);
-	*out = s;
-	return 0;
-}
-
-static int is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-int sb_ssh_pubkey_parse(uint8_t pub[SB_ED25519_LEN], const char *text,
-			size_t len)
-{
-	uint8_t blob[PUBTEXT_MAX];
-	size_t i, start, bloblen;
-
-	if (len && text[len - 1] == '\n')
-		len--;
-	if (memchr(text, '\n', len) || memchr(text, '\0', len))
-		return sb_err_set(SB_EFORMAT, "an OpenSSH public key is one "
-				  "line");
-	if (len <= KEY_TYPE_LEN || memcmp(text, KEY_TYPE, KEY_TYPE_LEN) ||
-	    !is_blank(text[KEY_TYPE_LEN]))
-		return sb_err_set(SB_EFORMAT, "not an ssh-ed25519 public key");
-	for (i = KEY_TYPE_LEN; i < len && is_blank(text[i]); i++)
-		;
-	for (start = i; i < len && !is_blank(text[i]); i++)
-		;
-	if (i == start || i - start > PUBTEXT_MAX ||
-	    sb_base64_decode(blob, &bloblen, text + start, i - start))
-		return sb_err_set(SB_EFORMAT, "bad base64 in the ssh-ed25519 "
-				  "public key");
-	return pubblob_parse(pub, blob, bloblen);
-}
-
-void sb_ssh_fingerprint(char out[SB_FPR_LEN],
-			const uint8_t pub[SB_ED25519_LEN])
-{
-	uint8_t blob[PUBBLOB_LEN], h[32];
-	char b64[45];
-
-	pubblob(blob, pub);
-	sb_sha256(h, blob, sizeof(blob));
-	sb_base64_encode(b64, h, sizeof(h));
-	/* ssh-keygen prints it without the padding. */
-	snprintf(out, SB_FPR_LEN, "SHA256:%.43s", b64);
-}
-
-static int principal_valid(const char *p)
-{
-	size_t n = 0;
-
-	for (; p[n]; n++) {
-		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			    "0123456789._@+-", p[n]))
-			return 0;
-	}
-	return n > 0 && n <= 256;
-}
-
-int sb_allowed_signers_line(char **out, const char *principal,
-			    const uint8_t pub[SB_ED25519_LEN])
-{
-	char *key = NULL, *s;
-	size_t size;
-	int rc;
-
-	if (!principal || !principal_valid(principal))
-		return sb_err_set(-EINVAL, "bad allowed_signers principal");
-	if ((rc = sb_ssh_pubkey_format(&key, pub, NULL)))
-		return rc;
-	size = strlen(principal) + strlen(key) + sizeof(" namespaces=\"git\" \n");
-	if (!(s = malloc(size))) {
-		free(key);
-		return nomem();
-	}
-	snprintf(s, size, "%s namespaces=\"git\" %s\n", principal, key);
-	free(key);
-	*out = s;
-	return 0;
-}
-
-/* openssh-key-v1 private keys (OpenSSH PROTOCOL.key), unencrypted. */
-
-static size_t privsect_len(size_t clen)
-{
-	size_t n = 4 + 4 + 4 + KEY_TYPE_LEN + 4 + SB_ED25519_LEN +
-		   4 + 2 * SB_ED25519_LEN + 4 + clen;
-
-	return (n + KEY_BLOCK - 1) / KEY_BLOCK * KEY_BLOCK;
-}
-
-static void put_privsect(struct wbuf *w, const struct sb_signkey *k,
-			 const char *comment, size_t plen)
-{
-	uint32_t check;
-	size_t start, i;
-
-	sb_random_id(&check, sizeof(check));
-	put_u32(w, (uint32_t)plen);
-	start = w->len;
-	put_u32(w, check);
-	put_u32(w, check);
-	put_cstring(w, KEY_TYPE);
-	put_string(w, k->pub, SB_ED25519_LEN);
-	/* ref10's 64-byte secret key: seed || public key. */
-	put_u32(w, 2 * SB_ED25519_LEN);
-	put_raw(w, k->seed, SB_ED25519_LEN);
-	put_raw(w, k->pub, SB_ED25519_LEN);
-	put_cstring(w, comment);
-	for (i = 1; !w->over && w->len - start < plen; i++)
-		put_raw(w, &(uint8_t){ (uint8_t)i }, 1);
-	sb_wipe(&check, sizeof(check));
-}
-
-int sb_ssh_privkey_format(char **out, const struct sb_signkey *k,
-			  const char *comment)
-{
-	size_t clen, plen, size;
-	struct wbuf w = { 0 };
-	int rc;
-
-	if (!comment)
-		comment = "";
-	if ((clen = strlen(comment)) > 1024)
-		return sb_err_set(-EINVAL, "key comment too long");
-	plen = privsect_len(clen);
-	size = KEY_MAGIC_LEN + 4 + 4 + 4 + 4 + 4 + 4 + 4 + PUBBLOB_LEN +
-	       4 + plen;
-	if (!(w.p = sb_secure_alloc(size)))
-		return nomem();
-	w.cap = size;
-	put_raw(&w, KEY_MAGIC, KEY_MAGIC_LEN);
-	put_cstring(&w, "none");
-	put_cstring(&w, "none");
-	put_string(&w, NULL, 0);
-	put_u32(&w, 1);
-	put_pubblob(&w, k->pub);
-	put_privsect(&w, k, comment, plen);
-	if (!(rc = wbuf_check(&w)))
-		rc = armor(out, w.p, w.len, KEY_BEGIN, KEY_END, 1);
-	sb_secure_free(w.p, size);
-	return rc;
-}
-
-/* Cipher and KDF "none": the private section is in the clear. */
-static int privkey_outer(struct rbuf *priv, uint8_t pub[SB_ED25519_LEN],
-			 const uint8_t *blob, size_t len)
-{
-	struct rbuf r = { blob, len };
-	const uint8_t *magic, *pk, *d;
-	size_t pklen, n;
-	uint32_t nkeys;
-	int rc;
-
-	if (get_raw(&r, &magic, KEY_MAGIC_LEN) ||
-	    memcmp(magic, KEY_MAGIC, KEY_MAGIC_LEN))
-		return sb_err_set(SB_EFORMAT, "not an openssh-key-v1 key");
-	if (get_expect(&r, "none") || get_expect(&r, "none") ||
-	    get_string(&r, &d, &n) || n)
-		return sb_err_set(SB_EFORMAT, "the OpenSSH private key is "
-				  "encrypted (remove its passphrase with "
-				  "ssh-keygen -p first)");
-	if (get_u32(&r, &nkeys) || nkeys != 1)
-		return sb_err_set(SB_EFORMAT, "an OpenSSH private key file "
-				  "must hold exactly one key");
-	if (get_string(&r, &pk, &pklen) || get_string(&r, &d, &n) || r.len)
-		return sb_err_set(SB_EFORMAT, "malformed OpenSSH private key");
-	if ((rc = pubblob_parse(pub, pk, pklen)))
-		return rc;
-	priv->p = d;
-	priv->len = n;
-	return 0;
-}
-
-/* The padding 1, 2, 3 ... up to the next multiple of the block size. */
-static int privkey_padding(const struct rbuf *r)
-{
-	size_t i;
-
-	if (r->len >= KEY_BLOCK)
-		return -1;
-	for (i = 0; i < r->len; i++) {
-		if (r->p[i] != i + 1)
-			return -1;
-	}
-	return 0;
-}
-
-static int privkey_inner(uint8_t seed[SB_ED25519_LEN],
-			 const uint8_t pub[SB_ED25519_LEN], struct rbuf *r)
-{
-	const uint8_t *pk, *sk, *comment;
-	uint32_t check1, check2;
-	size_t clen;
-
-	if (r->len % KEY_BLOCK)
-		return sb_err_set(SB_EFORMAT, "OpenSSH private section is not "
-				  "a multiple of %d bytes", KEY_BLOCK);
-	if (get_u32(r, &check1) || get_u32(r, &check2) || check1 != check2)
-		return sb_err_set(SB_EFORMAT, "OpenSSH private key check words "
-				  "differ");
-	if (get_expect(r, KEY_TYPE))
-		return sb_err_set(SB_EFORMAT, "not an ssh-ed25519 private key");
-	if (get_fixed(r, &pk, SB_ED25519_LEN) ||
-	    get_fixed(r, &sk, 2 * SB_ED25519_LEN) ||
-	    get_string(r, &comment, &clen) || privkey_padding(r))
-		return sb_err_set(SB_EFORMAT, "malformed ssh-ed25519 private "
-				  "key");
-	if (memcmp(pk, pub, SB_ED25519_LEN) ||
-	    memcmp(sk + SB_ED25519_LEN, pub, SB_ED25519_LEN))
-		return sb_err_set(SB_EFORMAT, "OpenSSH private key holds two "
-				  "different public keys");
-	memcpy(seed, sk, SB_ED25519_LEN);
-	return 0;
-}
-
-int sb_ssh_privkey_parse(struct sb_signkey **out, const char *text,
-			 size_t len)
-{
-	struct sb_signkey *k = NULL;
-	uint8_t *blob = NULL, pub[SB_ED25519_LEN];
-	size_t blen = 0, cap = 0;
-	struct rbuf priv;
-	int rc;
-
-	if (len > KEY_TEXT_MAX)
-		return sb_err_set(SB_EFORMAT, "OpenSSH private key file too "
-				  "long");
-	if (!(k = sb_secure_alloc(sizeof(*k))))
-		return nomem();
-	if ((rc = dearmor(&blob, &blen, &cap, text, len, KEY_BEGIN, KEY_END,
-			  "OpenSSH private key", 1)) ||
-	    (rc = privkey_outer(&priv, pub, blob, blen)) ||
-	    (rc = privkey_inner(k->seed, pub, &priv)) ||
-	    (rc = ed25519_public(k->pub, k->seed)))
-		goto out;
-	if (memcmp(k->pub, pub, SB_ED25519_LEN)) {
-		rc = sb_err_set(SB_EFORMAT, "OpenSSH private key does not "
-				"match its public key");
-		goto out;
-	}
-	*out = k;
-	k = NULL;
-out:
-	sb_secure_free(blob, cap);
-	sb_signkey_free(k);
-	return rc;
-}

@@ -3,9 +3,10 @@
 
 /*
  * Ed25519 device keys and git's SSH signature format (SSHSIG, as
- * `ssh-keygen -Y sign` writes it; crypto/FORMAT.md "Signatures"), plus
- * the OpenSSH texts around them: public key lines, SHA256 fingerprints,
- * allowed_signers lines and unencrypted openssh-key-v1 private key files.
+ * `ssh-keygen -Y sign` writes it; crypto/FORMAT.md "Signatures"). The
+ * OpenSSH texts around them (public key lines, SHA256 fingerprints,
+ * allowed_signers lines, openssh-key-v1 private key files) are in
+ * crypto/sshkey.h, which this header includes.
  *
  * Ownership: struct sb_signkey lives in secure memory; free it with
  * sb_signkey_free(). Strings returned through char ** are malloc'd; free
@@ -23,7 +24,6 @@
 
 #define SB_ED25519_LEN		32	/* seed and public key */
 #define SB_ED25519_SIG		64	/* R || S */
-#define SB_FPR_LEN		51	/* "SHA256:" + 43 base64 + NUL */
 
 /* seed is RFC 8032's 32-byte private key; pub is derived from it. */
 struct sb_signkey {
@@ -82,54 +82,12 @@ int sb_sshsig_verify(uint8_t signer[SB_ED25519_LEN], const char *armor,
 		     const void *msg, size_t len);
 
 /*
- * "ssh-ed25519 AAAA...[ comment]" (no newline); comment NULL or "" for
- * none, -EINVAL if it holds a line break.
+ * internal to crypto/ (for sshkey.c, which derives a parsed key's public
+ * half): pub from seed, as sb_signkey_from_seed does. 0 or SB_ECRYPTO.
  */
-int sb_ssh_pubkey_format(char **out, const uint8_t pub[SB_ED25519_LEN],
-			 const char *comment);
-/*
- * Parses one line "ssh-ed25519 AAAA...[ comment]" (a .pub file: a final
- * newline and any comment allowed; spaces or tabs after the type). The
- * blob must be an ssh-ed25519 key of exact length. 0 or SB_EFORMAT.
- */
-int sb_ssh_pubkey_parse(uint8_t pub[SB_ED25519_LEN], const char *text,
-			size_t len);
+int sb_ed25519_public(uint8_t pub[SB_ED25519_LEN], const uint8_t *seed);
 
-/*
- * "SHA256:" + unpadded base64 of SHA-256 of the public key blob, as
- * `ssh-keygen -l` prints it.
- */
-void sb_ssh_fingerprint(char out[SB_FPR_LEN],
-			const uint8_t pub[SB_ED25519_LEN]);
-
-/*
- * OpenSSH private key file ("openssh-key-v1", cipher and KDF "none"), as
- * `ssh-keygen -t ed25519 -N ''` writes it: for ssh transports and tests.
- * The two check words are random on each format, so the text differs
- * from ssh-keygen's only there. comment may be NULL (empty), at most 1024
- * bytes (-EINVAL). *out is in secure memory: free with
- * sb_secure_free(*out, strlen(*out) + 1).
- */
-int sb_ssh_privkey_format(char **out, const struct sb_signkey *k,
-			  const char *comment);
-/*
- * Parses such a file strictly (same armor rules as sb_sshsig_verify;
- * at most 16 KiB): one ssh-ed25519 key, equal check words, exact
- * lengths, padding 1, 2, 3 ... below 8 bytes, no trailing bytes, and the
- * public key stored twice and derived from the seed all equal. The
- * comment is ignored. An encrypted key (passphrase set) is SB_EFORMAT
- * with a message saying so; anything else malformed is SB_EFORMAT.
- */
-int sb_ssh_privkey_parse(struct sb_signkey **out, const char *text,
-			 size_t len);
-
-/*
- * One line of an allowed_signers file, as git and ssh-keygen read it:
- * "<principal> namespaces=\"git\" ssh-ed25519 AAAA...\n". principal is 1
- * to 256 of [A-Za-z0-9._@+-] (no pattern or list characters), else
- * -EINVAL.
- */
-int sb_allowed_signers_line(char **out, const char *principal,
-			    const uint8_t pub[SB_ED25519_LEN]);
+/* The OpenSSH key texts (crypto/sshkey.h) were declared here first. */
+#include "crypto/sshkey.h"
 
 #endif
