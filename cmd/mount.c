@@ -552,9 +552,12 @@ static void unescape(char *s)
 	*d = '\0';
 }
 
-/* The vault (fsname) of the sealbox mount at mnt, into vault. */
-static int find_mount(char *vault, size_t size, const char *mnt)
+/* The vault (fsname) of the sealbox mount at mnt, into vault; its FUSE
+ * connection number (the device minor) into *conn. */
+static int find_mount(char *vault, size_t size, const char *mnt,
+		      unsigned *conn)
 {
+	unsigned major, minor;
 	char line[3 * PATH_MAX], point[PATH_MAX], type[64], src[PATH_MAX];
 	const char *sep;
 	int found = 0;
@@ -564,7 +567,8 @@ static int find_mount(char *vault, size_t size, const char *mnt)
 		return 0;
 	while (fgets(line, sizeof(line), f)) {
 		sep = strstr(line, " - ");
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1 ||
+		if (!sep || sscanf(line, "%*s %*s %u:%u %*s %4095s", &major,
+				   &minor, point) != 3 ||
 		    sscanf(sep + 3, "%63s %4095s", type, src) != 2)
 			continue;
 		unescape(point);
@@ -572,6 +576,7 @@ static int find_mount(char *vault, size_t size, const char *mnt)
 		if (strcmp(point, mnt) || strcmp(type, "fuse.sealbox"))
 			continue;
 		snprintf(vault, size, "%s", src);
+		*conn = minor;
 		found = 1;
 	}
 	fclose(f);
@@ -683,9 +688,33 @@ static void wait_exit(pid_t pid)
 		nanosleep(&ts, NULL);
 }
 
+/*
+ * The daemon is gone (or a zombie that cannot finish exiting: a thread
+ * killed while the kernel held it in a cache invalidation waits for a
+ * request no one will answer): abort its FUSE connection so that every
+ * process waiting on the mount gets ENOTCONN. Best effort (fusectl may
+ * not be mounted, or we may not be allowed).
+ */
+static void abort_conn(unsigned conn)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort",
+		 conn);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = write(fd, "1", 1);
+	(void)n;	/* nothing more to try */
+	close(fd);
+}
+
 int sb_cmd_umount(int argc, char **argv)
 {
 	char mnt[PATH_MAX], vault[PATH_MAX];
+	unsigned conn = 0;
 	pid_t pid;
 	int rc;
 
@@ -694,9 +723,11 @@ int sb_cmd_umount(int argc, char **argv)
 	rc = canonical_mnt(mnt, argv[1]);
 	if (rc)
 		return sb_error("%s: %s", argv[1], strerror(-rc));
-	if (!find_mount(vault, sizeof(vault), mnt))
+	if (!find_mount(vault, sizeof(vault), mnt, &conn))
 		return sb_error("%s is not a sealbox mount", mnt);
 	pid = pidfile_read(vault);
+	if (!pid)
+		abort_conn(conn);
 	rc = unmount_busy_retry(mnt);
 	if (rc && (!pid || rc == -ENOTCONN))
 		rc = do_unmount(mnt, 1);	/* the daemon is gone */
