@@ -358,7 +358,9 @@ static int check_to(struct co *c, const git_diff_file *nf, char *spath)
 	/* a server may withhold objects: found now, not halfway through */
 	if (!git_odb_exists(c->odb, &nf->id))
 		return bad_path(c, tpath, "names a blob that is missing here");
-	return link && spath[0] != '.' ? check_link(c, tpath, &nf->id) : 0;
+	if (link && spath[0] == '.')
+		return bad_path(c, tpath, "is a symlink in .sealbox/");
+	return link ? check_link(c, tpath, &nf->id) : 0;
 }
 
 static int delta_ops(struct co *c, const git_diff_delta *d)

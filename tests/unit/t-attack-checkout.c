@@ -638,6 +638,16 @@ static void test_symlink_then_dir(void **state)
 	assert_int_equal(sb_store_stat(f->sb, "mail/cur/x", &sb), -ENOENT);
 }
 
+/* .sealbox/ holds files only. */
+static void test_symlink_meta(void **state)
+{
+	struct fix *f = *state;
+	char blob[SB_OID_HEX];
+
+	raw_blob(f, blob, "/etc/passwd");
+	evil_at(f, ".sealbox|policy", "120000", blob, "symlink");
+}
+
 /* A blob the fetch did not bring (a server that withholds it). */
 static void test_missing_blob(void **state)
 {
@@ -703,6 +713,7 @@ int main(void)
 		T(test_missing_blob),
 		T(test_symlink_sibling),
 		T(test_symlink_then_dir),
+		T(test_symlink_meta),
 #undef T
 	};
 
