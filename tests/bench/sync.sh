@@ -16,7 +16,7 @@
 #     renames made on device A) on a mounted clone B: until B's `sealbox
 #     sync` returns and until all of them show in B's mount.
 #
-#   sh tests/bench/sync.sh            as root; full size about 15 minutes
+#   sh tests/bench/sync.sh            as root; full size about 20 minutes here
 #   BENCH_MESSAGES=1000 BENCH_SYNC_SIZES="1000 10000" sh tests/bench/sync.sh
 #
 # Environment (all optional):
@@ -226,6 +226,12 @@ sb_mount() {
 	'' | *[!0-9]*) DPID= ;;
 	*) PIDS="$PIDS $DPID" ;;
 	esac
+	# `sealbox sync MNT` goes through the daemon's control socket
+	for _ in $(seq 50); do
+		[ -S "$1/.git/sealbox/control.sock" ] && return 0
+		sleep 0.1
+	done
+	note "the daemon serving $2 has no control socket ($1/.git/sealbox/control.sock): is the sync service started by sealbox mount (cmd/mount.c)?"
 }
 
 # sb_umount MNT: sealbox umount (a final sync), and the daemon gone
