@@ -399,6 +399,25 @@ static void test_name_undecryptable(void **state)
 	merge_refused(f, tree, SB_EAUTH, "QWERTYUIOPASDFGHJKLZXCVBNMqwerty");
 }
 
+/* A long name whose sidecar holds another name than its hash says. */
+static void test_sidecar_lies(void **state)
+{
+	struct fix *f = *state;
+	char blob[SB_OID_HEX], side[SB_OID_HEX], t[SB_OID_HEX];
+	char tree[SB_OID_HEX], name[64], path[128];
+
+	content_blob(f, blob, "x\n");
+	snprintf(name, sizeof(name), "~%s",
+		 "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdE");
+	assert_int_equal(strlen(name), 44);
+	raw_blob(f, side, "QWERTYUIOPASDFGHJKLZXCVBNMqwerty");
+	snprintf(path, sizeof(path), "~|A|%s", name);
+	put_entry(f, t, f->t1, path, "100644", blob, 0);
+	snprintf(path, sizeof(path), "~|A|%s.n", name);
+	put_entry(f, tree, t, path, "100644", side, 0);
+	merge_refused(f, tree, SB_EAUTH, name);
+}
+
 /* A .vcf changed on both sides, theirs not a content file. */
 static void test_pim_not_content(void **state)
 {
@@ -433,6 +452,7 @@ int main(void)
 		T(test_long_path),
 		T(test_name_undecryptable),
 		T(test_pim_not_content),
+		T(test_sidecar_lies),
 #undef T
 	};
 
