@@ -76,6 +76,27 @@ static int head(struct sb_sync *s, char oid[SB_OID_HEX])
 }
 
 /*
+ * A tree that sb_checkout() refused before changing anything (a verified
+ * commit that no sound device makes): no checkout is in progress, so the
+ * journal goes and the commit is recorded as refused; local commits go on.
+ */
+static int refused_tree(struct sb_sync *s, struct sb_state *st,
+			const char *to, int code)
+{
+	char why[512];
+	int rc;
+
+	snprintf(why, sizeof(why), "%s", sb_err_msg(code));
+	st->apply_from[0] = st->apply_to[0] = '\0';
+	snprintf(st->refused, SB_OID_HEX, "%s", to);
+	st->refused_at = time(NULL);
+	if ((rc = sb_state_set_msg(&st->refused_why, why)) ||
+	    (rc = sb_state_save(st, s->cfg.vault)))
+		return rc;
+	return sb_err_set(code, "%s", why);
+}
+
+/*
  * Checks the store out from `from` to `to` and moves main, journaled in
  * the state so that a crash in between is redone by recover().
  */
@@ -92,6 +113,8 @@ static int apply(struct sb_sync *s, struct sb_state *st, const char *from,
 	rc = sb_checkout(&res, s->cfg.repo, s->cfg.store, s->cfg.sc,
 			 *from ? from : NULL, to, s->cfg.changed,
 			 s->cfg.changed_ctx);
+	if (rc == SB_EFORMAT && !res.written && !res.removed && !res.kept)
+		return refused_tree(s, st, to, rc);
 	if (rc)
 		return rc;
 	rc = sb_repo_set_ref(s->cfg.repo, MAIN_REF, to, *from ? from : "",

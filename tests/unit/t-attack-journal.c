@@ -448,6 +448,49 @@ static void test_verified_journal(void **state)
 	sb_state_clear(&st);
 }
 
+/*
+ * A verified commit whose tree checkout refuses (a malicious device's
+ * "..", say): the refusal changes nothing, so the journal is dropped and
+ * the commit recorded as refused; local commits go on.
+ */
+static void test_refused_checkout(void **state)
+{
+	struct fix *f = *state;
+	struct sb_statcache *sc = NULL;
+	struct sb_sync_report rep;
+	struct sb_sync *s;
+	struct sb_state st;
+	struct timespec ts = { 1700000000, 0 };
+	char blob[SB_OID_HEX], tree[SB_OID_HEX], evil[SB_OID_HEX];
+	char head[SB_OID_HEX], text[256];
+	int rc;
+
+	content_blob(f, blob, "x\n");
+	put_entry(f, tree, f->t1, "..|escaped", "100644", blob, 0);
+	commit_tree(f, evil, tree);
+	snprintf(text, sizeof(text), "verified %s\napplying %s %s\n", evil,
+		 f->c1, evil);
+	write_state(f, text);
+	s = engine(f, &sc);
+	rc = sb_sync_recover(s);
+	assert_int_equal(rc, SB_EFORMAT);
+	assert_non_null(strstr(sb_err_msg(rc), "escaped"));
+	assert_int_equal(sb_repo_ref(f->r, "refs/heads/main", head), 0);
+	assert_string_equal(head, f->c1);
+	assert_int_equal(sb_state_load(&st, f->a), 0);
+	assert_string_equal(st.apply_to, "");
+	assert_string_equal(st.refused, evil);
+	assert_non_null(strstr(st.refused_why, "escaped"));
+	sb_state_clear(&st);
+	/* local changes are committed again */
+	assert_int_equal(sb_store_write_file(f->sa, "mail/cur/3.host:2,",
+					     "local\n", 6, 0600, &ts), 0);
+	assert_int_equal(sb_sync_commit(s, NULL, &rep), 0);
+	assert_int_equal(rep.committed, 1);
+	sb_sync_free(s);
+	sb_statcache_free(sc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,6 +498,7 @@ int main(void)
 		T(test_state_first_checkout),
 		T(test_unverified_journal),
 		T(test_verified_journal),
+		T(test_refused_checkout),
 #undef T
 	};
 
