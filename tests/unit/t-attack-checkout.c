@@ -648,6 +648,16 @@ static void test_symlink_meta(void **state)
 	evil_at(f, ".sealbox|policy", "120000", blob, "symlink");
 }
 
+/* A name that would break the error message's line. */
+static void test_newline_name(void **state)
+{
+	struct fix *f = *state;
+	char blob[SB_OID_HEX];
+
+	raw_blob(f, blob, "x\n");
+	evil_at(f, "evil\nline", "100644", blob, "evil?line");
+}
+
 /* A blob the fetch did not bring (a server that withholds it). */
 static void test_missing_blob(void **state)
 {
@@ -714,6 +724,7 @@ int main(void)
 		T(test_symlink_sibling),
 		T(test_symlink_then_dir),
 		T(test_symlink_meta),
+		T(test_newline_name),
 #undef T
 	};
 
