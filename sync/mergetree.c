@@ -221,6 +221,17 @@ int sb_mergetree_get(struct sb_mergetree *m, const char *plain, int isdir,
 	return item_add(m, spath, plain, isdir, idx);
 }
 
+/* A path of a tree for a message: one line, control bytes as "?". */
+static const char *shown(char out[204], const char *p)
+{
+	size_t i;
+
+	for (i = 0; i < 200 && p[i]; i++)
+		out[i] = (unsigned char)p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i];
+	memcpy(out + i, p[i] ? "..." : "", p[i] ? 4 : 1);
+	return out;
+}
+
 /* Listing what changed: store paths from both diffs against base. */
 
 struct keys {
@@ -252,7 +263,7 @@ static int key_add(struct keys *k, char type, const char *spath)
 /* The item a changed store path belongs to; internal paths have none. */
 static int path_key(struct keys *k, const char *tpath)
 {
-	char spath[TPATH_MAX];
+	char spath[TPATH_MAX], msg[204];
 	const char *base;
 	size_t len = strlen(tpath);
 
@@ -261,8 +272,7 @@ static int path_key(struct keys *k, const char *tpath)
 		sb_repo_store_path(spath, tpath);
 	if (len >= sizeof(spath) || strlen(spath) >= PATH_MAX)
 		return sb_err_set(SB_EFORMAT, "cannot merge: tree path "
-				  "\"%.200s%s\" is too long", tpath,
-				  len > 200 ? "..." : "");
+				  "\"%s\" is too long", shown(msg, tpath));
 	if (spath[0] == '.' || sb_repo_path_ignored(spath))
 		return 0;
 	base = base_name(spath);
@@ -313,7 +323,7 @@ static int cmp_str(const void *a, const void *b)
 
 static int key_item(struct sb_mergetree *m, const char *key)
 {
-	char plain[PATH_MAX];
+	char plain[PATH_MAX], msg[204];
 	size_t idx;
 	int rc, isdir = key[0] == 'D';
 	struct sb_mt_item *it;
@@ -323,8 +333,8 @@ static int key_item(struct sb_mergetree *m, const char *key)
 	if (rc == -EINVAL)
 		return 0;
 	if (rc)
-		return sb_err_set(rc, "cannot decrypt the name %s: %s", key + 1,
-				  sb_err_str(rc));
+		return sb_err_set(rc, "cannot decrypt the name %s: %s",
+				  shown(msg, key + 1), sb_err_str(rc));
 	if (sb_mergetree_find(m, plain, isdir) != NONE)
 		return 0;
 	if ((rc = item_add(m, key + 1, plain, isdir, &idx)))

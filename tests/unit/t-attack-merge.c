@@ -418,6 +418,17 @@ static void test_sidecar_lies(void **state)
 	merge_refused(f, tree, SB_EAUTH, name);
 }
 
+/* A directory name that would break the error message's line. */
+static void test_newline_name(void **state)
+{
+	struct fix *f = *state;
+	char blob[SB_OID_HEX], tree[SB_OID_HEX];
+
+	content_blob(f, blob, "");
+	put_entry(f, tree, f->t1, "Q|W|QW\nx|.sbdir", "100644", blob, 0);
+	merge_refused(f, tree, SB_EFORMAT, "QW?x");
+}
+
 /* A .vcf changed on both sides, theirs not a content file. */
 static void test_pim_not_content(void **state)
 {
@@ -453,6 +464,7 @@ int main(void)
 		T(test_name_undecryptable),
 		T(test_pim_not_content),
 		T(test_sidecar_lies),
+		T(test_newline_name),
 #undef T
 	};
 
