@@ -14,10 +14,15 @@
 #include "sync/packrepo.h"
 #include "sync/repo_git.h"
 
+/* Blobs held in memory before they go out as a pack of their own. */
+#define FLUSH_BYTES (32u << 20)
+
 struct sb_packrepo {
 	git_repository *git;	/* over the mempack and the real objects */
 	git_odb_backend *mp;	/* owned by git's odb */
 	git_packbuilder *pb;	/* from the first sb_packrepo_add() */
+	git_oid *held;		/* blobs in the mempack since the last flush */
+	size_t nheld, aheld, bytes;
 	char objects[PATH_MAX];
 };
 
@@ -209,12 +214,70 @@ void sb_packrepo_free(struct sb_packrepo *p)
 		return;
 	git_packbuilder_free(p->pb);
 	git_repository_free(p->git);	/* frees its odb and the mempack */
+	free(p->held);
 	free(p);
 }
 
 git_repository *sb_packrepo_git(struct sb_packrepo *p)
 {
 	return p->git;
+}
+
+static int pack_dir(struct sb_packrepo *p, char *dir, size_t size)
+{
+	return (size_t)snprintf(dir, size, "%s/pack", p->objects) >= size ?
+		sb_err_set(-ENAMETOOLONG, "repository path too long") : 0;
+}
+
+/*
+ * A bulk import would otherwise hold every new blob in memory until the
+ * tree is built: past FLUSH_BYTES, the blobs so far go into the
+ * repository as a pack of their own and leave the mempack (trees are
+ * built later and find them in the repository). Memory stays bounded by
+ * FLUSH_BYTES, whatever the size of the import.
+ */
+static int flush(struct sb_packrepo *p)
+{
+	git_packbuilder *pb = NULL;
+	char dir[PATH_MAX + 8];
+	git_odb *odb = NULL;
+	size_t i;
+	int rc = pack_dir(p, dir, sizeof(dir));
+
+	if (rc || !p->nheld)
+		return rc;
+	if (git_packbuilder_new(&pb, p->git))
+		return fail("cannot start a pack");
+	for (i = 0; !rc && i < p->nheld; i++)
+		if (git_packbuilder_insert(pb, &p->held[i], NULL))
+			rc = fail("cannot add to a pack");
+	if (!rc && git_packbuilder_write(pb, dir, 0, NULL, NULL))
+		rc = fail("cannot write the pack");
+	git_packbuilder_free(pb);
+	if (!rc && (git_mempack_reset(p->mp) ||
+		    git_repository_odb(&odb, p->git) || git_odb_refresh(odb)))
+		rc = fail("cannot reload the packs");
+	git_odb_free(odb);
+	p->nheld = 0;
+	p->bytes = 0;
+	return rc;
+}
+
+static int hold(struct sb_packrepo *p, const git_oid *id, size_t len)
+{
+	git_oid *n;
+
+	if (p->nheld == p->aheld) {
+		n = realloc(p->held, (p->aheld ? 2 * p->aheld : 256) *
+			    sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		p->held = n;
+		p->aheld = p->aheld ? 2 * p->aheld : 256;
+	}
+	git_oid_cpy(&p->held[p->nheld++], id);
+	p->bytes += len;
+	return p->bytes >= FLUSH_BYTES ? flush(p) : 0;
 }
 
 int sb_packrepo_blob(struct sb_packrepo *p, git_oid *id, const void *buf,
@@ -228,8 +291,12 @@ int sb_packrepo_blob(struct sb_packrepo *p, git_oid *id, const void *buf,
 	if (git_repository_odb(&odb, p->git))
 		return fail("cannot open the object database");
 	if (!git_odb_exists_ext(odb, id, GIT_ODB_LOOKUP_NO_REFRESH) &&
-	    p->mp->write(p->mp, id, buf, len, GIT_OBJECT_BLOB))
-		rc = fail("cannot store a file");
+	    !p->mp->exists(p->mp, id)) {
+		if (p->mp->write(p->mp, id, buf, len, GIT_OBJECT_BLOB))
+			rc = fail("cannot store a file");
+		else
+			rc = hold(p, id, len);
+	}
 	git_odb_free(odb);
 	return rc;
 }
@@ -251,7 +318,8 @@ int sb_packrepo_write(struct sb_packrepo *p)
 
 	if (!p->pb || !git_packbuilder_object_count(p->pb))
 		return 0;
-	snprintf(dir, sizeof(dir), "%s/pack", p->objects);
+	if (pack_dir(p, dir, sizeof(dir)))
+		return -ENAMETOOLONG;
 	if (git_packbuilder_write(p->pb, dir, 0, NULL, NULL))
 		return fail("cannot write the pack");
 	return 0;
