@@ -606,6 +606,7 @@ int sb_remote_push(struct sb_repo *r, const struct sb_remote_config *c,
 	if ((rc = remote_open(&rem, r, &x, c)) || (rc = push_ref(r, oid)))
 		goto out;
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
+	po.pb_parallelism = 0;	/* delta search on every CPU, not one */
 	callbacks_set(&po.callbacks, &x);
 	if ((e = git_remote_push(rem, &specs, &po)))
 		rc = map_error(&x, e, "push to");

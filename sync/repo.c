@@ -53,6 +53,29 @@ static int objects_durable(struct sb_repo *r)
 	return rc;
 }
 
+/*
+ * Blobs are ciphertext: a delta between two of them never pays, yet
+ * libgit2 looks for one for every object it packs for a push or a local
+ * fetch. Objects over the big-file threshold skip the search; libgit2 1.5
+ * reads that threshold from pack.deltaCacheSize (git from
+ * core.bigFileThreshold), so both are set in the local config when unset.
+ */
+static void no_delta(git_repository *git)
+{
+	static const char *const keys[] = { "pack.deltaCacheSize",
+					    "core.bigFileThreshold" };
+	git_config *cfg = NULL;
+	int64_t v;
+	size_t i;
+
+	if (git_repository_config(&cfg, git))
+		return;
+	for (i = 0; i < 2; i++)
+		if (git_config_get_int64(&v, cfg, keys[i]) == GIT_ENOTFOUND)
+			git_config_set_int64(cfg, keys[i], 1);
+	git_config_free(cfg);
+}
+
 static int repo_wrap(struct sb_repo **out, git_repository *git)
 {
 	struct sb_repo *r = calloc(1, sizeof(*r));
@@ -65,6 +88,7 @@ static int repo_wrap(struct sb_repo **out, git_repository *git)
 			  : sb_err_set(SB_EGIT, "repository has no work tree");
 	}
 	r->git = git;
+	no_delta(git);
 	*out = r;
 	return 0;
 }
