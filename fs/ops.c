@@ -388,6 +388,7 @@ static int do_setattr(struct sb_fs *fs, struct sb_node *n,
 {
 	char path[PATH_MAX];
 	struct timespec ts[2];
+	struct stat sb;
 	uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
 	gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
 	int rc;
@@ -400,11 +401,19 @@ static int do_setattr(struct sb_fs *fs, struct sb_node *n,
 		if (rc)
 			return rc;
 	}
-	rc = sb_fs_node_path(fs, n, path, NULL);
+	rc = sb_fs_node_path(fs, n, path, &sb);
 	if (rc == -ESTALE)
 		return setattr_fd(fs, n, attr, valid, uid, gid, ts);
 	if (!rc)
 		rc = setattr_path(fs, path, attr, valid, uid, gid);
+	/* With the writeback cache the kernel sends a file's times back
+	 * after it changed only its ctime (rename, link, chmod): the mtime
+	 * it sends is the one the file has, nothing to write. */
+	if (!rc && ts[0].tv_nsec == UTIME_OMIT &&
+	    ts[1].tv_nsec != UTIME_OMIT && ts[1].tv_nsec != UTIME_NOW &&
+	    ts[1].tv_sec == sb.st_mtim.tv_sec &&
+	    ts[1].tv_nsec == sb.st_mtim.tv_nsec)
+		ts[1].tv_nsec = UTIME_OMIT;
 	if (rc || (ts[0].tv_nsec == UTIME_OMIT && ts[1].tv_nsec == UTIME_OMIT))
 		return rc;
 	return set_times_path(fs, n, path, ts);
