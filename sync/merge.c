@@ -225,9 +225,12 @@ static int texts_read(struct sb_mergetree *m, const struct sb_mt_item *it,
 		if (regular(&it->v[s]))
 			rc = blob_text(m, &it->v[s].oid, &x->p[s], &x->len[s],
 				       &x->meta[s]);
-	if (rc)
+	if (rc) {
+		texts_free(x);
+		memset(x, 0, sizeof(*x));
 		rc = sb_err_set(rc, "%s does not decrypt: %s", it->plain,
 				sb_err_str(rc));
+	}
 	return rc;
 }
 
