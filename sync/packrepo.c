@@ -15,7 +15,7 @@
 #include "sync/repo_git.h"
 
 /* Blobs held in memory before they go out as a pack of their own. */
-#define FLUSH_BYTES (32u << 20)
+#define FLUSH_BYTES (16u << 20)
 
 struct sb_packrepo {
 	git_repository *git;	/* over the mempack and the real objects */

@@ -28,9 +28,18 @@ static int git_fail(const char *what)
 			  e && e->message ? e->message : "unknown git error");
 }
 
+/*
+ * libgit2 maps pack files in windows of 1 GiB up to 8 GiB on 64-bit
+ * machines: a push or fetch of a large import then keeps the whole pack
+ * resident in the daemon. Small windows and a small total keep the
+ * daemon's footprint bounded (packs are read sequentially anyway).
+ */
 static void lib_init(void)
 {
 	git_libgit2_init();
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, (size_t)(4u << 20));
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT,
+			 (size_t)(16u << 20));
 }
 
 /*
