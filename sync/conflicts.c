@@ -14,6 +14,7 @@
 #include "crypto/err.h"
 #include "sync/conflicts.h"
 #include "sync/pim_edit.h"
+#include "sync/textbuf.h"
 
 /*
  * A record, before sealing: "sealbox-conflict 1\n", then one field per
@@ -24,67 +25,19 @@
 #define REC_MAGIC "sealbox-conflict 1\n"
 #define REC_MAX (1u << 20)
 
-struct rbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void rbuf_add(struct rbuf *b, const void *s, size_t n)
-{
-	char *p;
-	size_t cap;
-
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = malloc(cap);
-		if (!p) {
-			b->oom = 1;
-			return;
-		}
-		if (b->len)
-			memcpy(p, b->p, b->len);
-		if (b->p)
-			sb_wipe(b->p, b->cap);
-		free(b->p);
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void rbuf_str(struct rbuf *b, const char *s)
-{
-	rbuf_add(b, s, strlen(s));
-}
-
-static void rbuf_free(struct rbuf *b)
-{
-	if (b->p)
-		sb_wipe(b->p, b->cap);
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
-static void put_field(struct rbuf *b, const char *key, const char *v)
+static void put_field(struct sb_textbuf *b, const char *key, const char *v)
 {
 	char head[64];
 
 	if (!v)
 		return;
 	snprintf(head, sizeof(head), "%s %zu\n", key, strlen(v));
-	rbuf_str(b, head);
-	rbuf_str(b, v);
-	rbuf_str(b, "\n");
+	sb_textbuf_str(b, head);
+	sb_textbuf_str(b, v);
+	sb_textbuf_str(b, "\n");
 }
 
-static void put_num(struct rbuf *b, const char *key, int64_t v)
+static void put_num(struct sb_textbuf *b, const char *key, int64_t v)
 {
 	char num[32];
 
@@ -92,9 +45,9 @@ static void put_num(struct rbuf *b, const char *key, int64_t v)
 	put_field(b, key, num);
 }
 
-static int rec_encode(struct rbuf *b, const struct sb_conflict_rec *r)
+static int rec_encode(struct sb_textbuf *b, const struct sb_conflict_rec *r)
 {
-	rbuf_str(b, REC_MAGIC);
+	sb_textbuf_str(b, REC_MAGIC);
 	put_num(b, "id", r->id);
 	put_num(b, "when", r->when);
 	put_field(b, "merge", r->merge[0] ? r->merge : NULL);
@@ -211,7 +164,7 @@ static int rec_decode(struct sb_conflict_rec *r, char *buf, size_t len)
 
 /* Sealing with the store's content keys (fs/store.h, for sync/). */
 static int rec_seal(struct sb_store *st, uint8_t **out, size_t *outlen,
-		    const struct rbuf *b, int64_t when)
+		    const struct sb_textbuf *b, int64_t when)
 {
 	struct sb_meta meta = { when, 0 };
 
@@ -309,12 +262,12 @@ static int write_tmp(char tmp[PATH_MAX], const char *dir, const uint8_t *buf,
 static int seal_rec(struct sb_store *st, uint8_t **out, size_t *outlen,
 		    const struct sb_conflict_rec *r)
 {
-	struct rbuf b = { 0 };
+	struct sb_textbuf b = { 0 };
 	int rc = rec_encode(&b, r);
 
 	if (!rc)
 		rc = rec_seal(st, out, outlen, &b, r->when);
-	rbuf_free(&b);
+	sb_textbuf_free(&b);
 	return rc;
 }
 

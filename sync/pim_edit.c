@@ -7,55 +7,8 @@
 #include "crypto/crypto.h"
 #include "crypto/err.h"
 #include "sync/pim_edit.h"
-
-/* A growing text; wiped when freed (it holds someone's contacts). */
-struct ebuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void ebuf_add(struct ebuf *b, const void *s, size_t n)
-{
-	char *p;
-	size_t cap;
-
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = malloc(cap);
-		if (!p) {
-			b->oom = 1;
-			return;
-		}
-		if (b->len)
-			memcpy(p, b->p, b->len);
-		if (b->p)
-			sb_wipe(b->p, b->cap);
-		free(b->p);
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void ebuf_str(struct ebuf *b, const char *s)
-{
-	ebuf_add(b, s, strlen(s));
-}
-
-static void ebuf_free(struct ebuf *b)
-{
-	if (b->p)
-		sb_wipe(b->p, b->cap);
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
+#include "sync/pim_parse.h"
+#include "sync/textbuf.h"
 
 #define DEPTH_MAX 32
 
@@ -116,35 +69,6 @@ static int unfold(struct text *t, const char *s, size_t len)
 	return 0;
 }
 
-static int is_name_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	       (c >= '0' && c <= '9') || c == '-' || c == '.';
-}
-
-/* Name length and value offset of a content line (as sync/pim_merge.c). */
-static int split_line(const char *line, size_t *nlen, size_t *voff)
-{
-	size_t i = 0;
-	int quoted = 0;
-
-	while (is_name_char(line[i]))
-		i++;
-	if (!i || (line[i] != ';' && line[i] != ':'))
-		return SB_EFORMAT;
-	*nlen = i;
-	for (; line[i]; i++) {
-		if (line[i] == '"')
-			quoted = !quoted;
-		else if (line[i] == ':' && !quoted)
-			break;
-	}
-	if (!line[i])
-		return SB_EFORMAT;
-	*voff = i + 1;
-	return 0;
-}
-
 static int name_is(const char *line, size_t nlen, const char *name)
 {
 	return strlen(name) == nlen && !strncasecmp(line, name, nlen);
@@ -155,7 +79,7 @@ static int key_is(const char *line, const char *key)
 {
 	size_t nlen, voff;
 
-	if (split_line(line, &nlen, &voff) || strlen(key) != voff - 1)
+	if (sb_pim_split_line(line, &nlen, &voff) || strlen(key) != voff - 1)
 		return 0;
 	return !strncasecmp(line, key, nlen) &&
 	       !memcmp(line + nlen, key + nlen, voff - 1 - nlen);
@@ -171,7 +95,7 @@ static const char *const id_props[3] = { "UID", "RECURRENCE-ID", "TZID" };
 /* The label sync/pim_merge.c gives a component: "NAME UID=x ...". */
 static int frame_is(const struct frame *f, const char *where)
 {
-	struct ebuf b = { 0 };
+	struct sb_textbuf b = { 0 };
 	const char *p;
 	size_t i;
 	int same;
@@ -179,18 +103,18 @@ static int frame_is(const struct frame *f, const char *where)
 	for (p = f->name; *p; p++) {
 		char c = *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
 
-		ebuf_add(&b, &c, 1);
+		sb_textbuf_add(&b, &c, 1);
 	}
 	for (i = 0; i < 3; i++) {
 		if (!f->id[i])
 			continue;
-		ebuf_str(&b, " ");
-		ebuf_str(&b, id_props[i]);
-		ebuf_str(&b, "=");
-		ebuf_str(&b, f->id[i]);
+		sb_textbuf_str(&b, " ");
+		sb_textbuf_str(&b, id_props[i]);
+		sb_textbuf_str(&b, "=");
+		sb_textbuf_str(&b, f->id[i]);
 	}
 	same = !b.oom && b.p && !strcmp(b.p, where);
-	ebuf_free(&b);
+	sb_textbuf_free(&b);
 	return same;
 }
 
@@ -212,7 +136,7 @@ static int find_comp(const struct text *t, const char *where, size_t *begin,
 	size_t i, nlen, voff, d = 0;
 
 	for (i = 0; i < t->n; i++) {
-		if (split_line(t->l[i], &nlen, &voff))
+		if (sb_pim_split_line(t->l[i], &nlen, &voff))
 			return sb_err_set(SB_EFORMAT, "not a content line");
 		if (name_is(t->l[i], nlen, "BEGIN")) {
 			if (d == DEPTH_MAX)
@@ -241,7 +165,7 @@ static int find_comp(const struct text *t, const char *where, size_t *begin,
 }
 
 /* Writes one logical line folded at 75 octets (not inside UTF-8), CRLF. */
-static void emit_line(struct ebuf *b, const char *s)
+static void emit_line(struct sb_textbuf *b, const char *s)
 {
 	size_t n = strlen(s), room = 75, cut;
 
@@ -249,21 +173,21 @@ static void emit_line(struct ebuf *b, const char *s)
 		cut = room;
 		while (cut > 1 && ((unsigned char)s[cut] & 0xc0) == 0x80)
 			cut--;
-		ebuf_add(b, s, cut);
-		ebuf_add(b, "\r\n ", 3);
+		sb_textbuf_add(b, s, cut);
+		sb_textbuf_add(b, "\r\n ", 3);
 		s += cut;
 		n -= cut;
 		room = 74;
 	}
-	ebuf_add(b, s, n);
-	ebuf_add(b, "\r\n", 2);
+	sb_textbuf_add(b, s, n);
+	sb_textbuf_add(b, "\r\n", 2);
 }
 
 int sb_pim_replace_prop(char **out, size_t *outlen, const char *s,
 			size_t len, const char *where, const char *what,
 			const char *line)
 {
-	struct ebuf b = { 0 };
+	struct sb_textbuf b = { 0 };
 	struct text t = { 0 };
 	size_t i, begin = 0, end = 0, child = 0, nlen, voff;
 	int rc, depth = 0, put = !line;
@@ -276,7 +200,7 @@ int sb_pim_replace_prop(char **out, size_t *outlen, const char *s,
 	if (rc)
 		goto out;
 	for (i = 0; i < t.n; i++) {
-		split_line(t.l[i], &nlen, &voff);
+		sb_pim_split_line(t.l[i], &nlen, &voff);
 		if (i > begin && i < end && name_is(t.l[i], nlen, "END"))
 			depth--;
 		if (i > begin && i < end && !depth && key_is(t.l[i], what)) {
@@ -300,7 +224,7 @@ int sb_pim_replace_prop(char **out, size_t *outlen, const char *s,
 		memset(&b, 0, sizeof(b));
 	}
 out:
-	ebuf_free(&b);
+	sb_textbuf_free(&b);
 	text_free(&t);
 	return rc;
 }

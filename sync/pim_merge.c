@@ -8,7 +8,7 @@
 
 struct ctx {
 	struct arena *ar;
-	struct buf out;
+	struct sb_textbuf out;
 	struct sb_pim_conflict *cf;
 	size_t ncf, capcf;
 };
@@ -79,9 +79,9 @@ static int has_text(const struct comp *c, const char *key, const char *text)
 	return 0;
 }
 
-static void emit_ser(struct buf *b, const struct comp *c)
+static void emit_ser(struct sb_textbuf *b, const struct comp *c)
 {
-	struct buf t = { 0 };
+	struct sb_textbuf t = { 0 };
 
 	sb_pim_ser(&t, c);
 	if (t.oom)
@@ -93,7 +93,7 @@ static void emit_ser(struct buf *b, const struct comp *c)
 
 static int ser_equal(const struct comp *a, const struct comp *b)
 {
-	struct buf x = { 0 }, y = { 0 };
+	struct sb_textbuf x = { 0 }, y = { 0 };
 	int eq;
 
 	sb_pim_ser(&x, a);
@@ -372,9 +372,9 @@ static void merge_comp(struct ctx *x, const struct comp *b,
 		x->out.oom = 1;
 		return;
 	}
-	sb_pim_buf_str(&x->out, "BEGIN:");
-	sb_pim_buf_str(&x->out, o->name);
-	sb_pim_buf_str(&x->out, "\r\n");
+	sb_textbuf_str(&x->out, "BEGIN:");
+	sb_textbuf_str(&x->out, o->name);
+	sb_textbuf_str(&x->out, "\r\n");
 	for (i = 0; i < n; i++) {
 		if (k[i].kind == E_CHILD)
 			merge_child(x, b, o, t, k[i].key);
@@ -383,9 +383,9 @@ static void merge_comp(struct ctx *x, const struct comp *b,
 		else
 			merge_single(x, b, o, t, k[i].key);
 	}
-	sb_pim_buf_str(&x->out, "END:");
-	sb_pim_buf_str(&x->out, o->name);
-	sb_pim_buf_str(&x->out, "\r\n");
+	sb_textbuf_str(&x->out, "END:");
+	sb_textbuf_str(&x->out, o->name);
+	sb_textbuf_str(&x->out, "\r\n");
 	free(k);
 }
 

@@ -41,33 +41,6 @@ void sb_pim_arena_free(struct arena *ar)
 	}
 }
 
-void sb_pim_buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if (!(p = realloc(b->p, cap))) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-void sb_pim_buf_str(struct buf *b, const char *s)
-{
-	sb_pim_buf_add(b, s, strlen(s));
-}
-
 /* ---- bytes and lines ---- */
 
 static size_t utf8_len(const unsigned char *s, size_t n)
@@ -113,7 +86,7 @@ bad:
 static int unfold(struct arena *ar, const char *what, const char *s,
 		  size_t n, char ***lines, size_t *nlines)
 {
-	struct buf cur = { 0 };
+	struct sb_textbuf cur = { 0 };
 	char **v = NULL;
 	size_t nv = 0, cap = 0, pos = 0, lineno = 0;
 	int rc = 0, have = 0;
@@ -136,7 +109,7 @@ static int unfold(struct arena *ar, const char *what, const char *s,
 				rc = sb_err_set(SB_EFORMAT, "%s: line %zu: "
 						"continuation of nothing",
 						what, lineno);
-			sb_pim_buf_add(&cur, s + pos + 1, len - 1);
+			sb_textbuf_add(&cur, s + pos + 1, len - 1);
 		} else {
 			if (have) {
 				if (nv == cap) {
@@ -158,7 +131,7 @@ static int unfold(struct arena *ar, const char *what, const char *s,
 			}
 			cur.len = 0;
 			have = len != 0;
-			sb_pim_buf_add(&cur, s + pos, len);
+			sb_textbuf_add(&cur, s + pos, len);
 		}
 		if (cur.oom)
 			rc = -ENOMEM;
@@ -266,25 +239,25 @@ static const char *comp_get(const struct comp *c, const char *name)
 	return NULL;
 }
 
-void sb_pim_ser(struct buf *b, const struct comp *c)
+void sb_pim_ser(struct sb_textbuf *b, const struct comp *c)
 {
 	size_t i;
 
-	sb_pim_buf_str(b, "BEGIN:");
-	sb_pim_buf_str(b, c->name);
-	sb_pim_buf_str(b, "\n");
+	sb_textbuf_str(b, "BEGIN:");
+	sb_textbuf_str(b, c->name);
+	sb_textbuf_str(b, "\n");
 	for (i = 0; i < c->n; i++) {
 		if (c->e[i].kind == E_CHILD) {
 			sb_pim_ser(b, c->e[i].c);
 			continue;
 		}
-		sb_pim_buf_str(b, c->e[i].text);
+		sb_textbuf_str(b, c->e[i].text);
 		if (c->e[i].kind == E_PROP)
-			sb_pim_buf_str(b, "\n");
+			sb_textbuf_str(b, "\n");
 	}
-	sb_pim_buf_str(b, "END:");
-	sb_pim_buf_str(b, c->name);
-	sb_pim_buf_str(b, "\n");
+	sb_textbuf_str(b, "END:");
+	sb_textbuf_str(b, c->name);
+	sb_textbuf_str(b, "\n");
 }
 
 static char *digits(struct arena *ar, const char *s)
@@ -339,7 +312,7 @@ static int comp_finish(struct arena *ar, struct comp *c, int nested,
 {
 	static const char *const ids[] = { "UID", "RECURRENCE-ID", "TZID" };
 	static const char *const tss[] = { "REV", "LAST-MODIFIED", "DTSTAMP" };
-	struct buf b = { 0 };
+	struct sb_textbuf b = { 0 };
 	const char *v;
 	size_t i;
 	int found = 0, rc;
@@ -357,24 +330,24 @@ static int comp_finish(struct arena *ar, struct comp *c, int nested,
 		    sb_pim_ts_cmp(c->e[i].c->ts, c->ts) > 0)
 			c->ts = c->e[i].c->ts;
 	found = 0;
-	sb_pim_buf_str(&b, c->name);
+	sb_textbuf_str(&b, c->name);
 	for (i = 0; i < 3; i++) {
 		if (!(v = comp_get(c, ids[i])))
 			continue;
 		found = 1;
-		sb_pim_buf_str(&b, " ");
-		sb_pim_buf_str(&b, ids[i]);
-		sb_pim_buf_str(&b, "=");
-		sb_pim_buf_str(&b, v);
+		sb_textbuf_str(&b, " ");
+		sb_textbuf_str(&b, ids[i]);
+		sb_textbuf_str(&b, "=");
+		sb_textbuf_str(&b, v);
 	}
 	c->label = b.oom ? NULL : a_strndup(ar, b.p, b.len);
 	b.len = 0;
-	sb_pim_buf_str(&b, "BEGIN:");
-	sb_pim_buf_str(&b, c->label ? c->label : "");
+	sb_textbuf_str(&b, "BEGIN:");
+	sb_textbuf_str(&b, c->label ? c->label : "");
 	if (!found && nested) {
 		b.len = 0;
-		sb_pim_buf_str(&b, "BEGIN:");
-		sb_pim_buf_str(&b, c->name);
+		sb_textbuf_str(&b, "BEGIN:");
+		sb_textbuf_str(&b, c->name);
 	}
 	*key = b.oom ? NULL : a_strndup(ar, b.p, b.len);
 	free(b.p);
@@ -399,7 +372,7 @@ static int parse_comp(struct parser *p, int depth, struct comp **out);
 static int add_child(struct parser *p, struct comp *c, int depth)
 {
 	struct comp *k;
-	struct buf b = { 0 };
+	struct sb_textbuf b = { 0 };
 	char *key, *text;
 	int rc = parse_comp(p, depth + 1, &k);
 
@@ -501,7 +474,7 @@ int sb_pim_check(const char *buf, size_t len)
 
 
 /* Writes one logical line (no "\n" inside) folded, with CRLF. */
-static void emit_line(struct buf *b, const char *s, size_t n)
+static void emit_line(struct sb_textbuf *b, const char *s, size_t n)
 {
 	size_t room = 75;
 
@@ -510,17 +483,17 @@ static void emit_line(struct buf *b, const char *s, size_t n)
 
 		while (cut > 1 && ((unsigned char)s[cut] & 0xc0) == 0x80)
 			cut--;
-		sb_pim_buf_add(b, s, cut);
-		sb_pim_buf_add(b, "\r\n ", 3);
+		sb_textbuf_add(b, s, cut);
+		sb_textbuf_add(b, "\r\n ", 3);
 		s += cut;
 		n -= cut;
 		room = 74;
 	}
-	sb_pim_buf_add(b, s, n);
-	sb_pim_buf_add(b, "\r\n", 2);
+	sb_textbuf_add(b, s, n);
+	sb_textbuf_add(b, "\r\n", 2);
 }
 
-void sb_pim_emit_text(struct buf *b, const char *s)
+void sb_pim_emit_text(struct sb_textbuf *b, const char *s)
 {
 	while (*s) {
 		size_t n = strcspn(s, "\n");

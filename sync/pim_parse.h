@@ -11,12 +11,14 @@
  *
  * Ownership: everything a parse makes lives in the caller's struct arena
  * (zero-initialised) and is freed at once with sb_pim_arena_free(). A
- * struct buf (zero-initialised) grows with malloc; the caller frees b.p
+ * struct sb_textbuf (zero-initialised) grows with malloc; the caller frees b.p
  * with free(). Its writers never fail: they set b.oom instead, and the
  * caller checks it once at the end.
  */
 
 #include <stddef.h>
+
+#include "sync/textbuf.h"
 
 struct blk;
 
@@ -48,16 +50,8 @@ struct comp {
 	const struct ent **idx;	/* e by (key, position), for lookups */
 };
 
-struct buf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
 void sb_pim_arena_free(struct arena *ar);
 
-void sb_pim_buf_add(struct buf *b, const char *s, size_t n);
-void sb_pim_buf_str(struct buf *b, const char *s);
 
 /*
  * Parses the item s[0..n) into *out (in ar): checked bytes, unfolded
@@ -78,8 +72,8 @@ int sb_pim_split_line(const char *line, size_t *name_len, size_t *val_off);
 int sb_pim_ts_cmp(const char *a, const char *b);
 
 /* Appends c unfolded, lines ended by "\n". */
-void sb_pim_ser(struct buf *b, const struct comp *c);
+void sb_pim_ser(struct sb_textbuf *b, const struct comp *c);
 /* Appends the lines of s ("\n"-separated) folded at 75 octets, CRLF. */
-void sb_pim_emit_text(struct buf *b, const char *s);
+void sb_pim_emit_text(struct sb_textbuf *b, const char *s);
 
 #endif
