@@ -39,20 +39,7 @@ static const char *base_name(const char *p)
 
 static int peel_tree(git_repository *g, git_tree **out, const char *hex)
 {
-	git_object *obj = NULL;
-	git_oid id;
-	int rc = 0;
-
-	*out = NULL;
-	if (!hex || !*hex)
-		return 0;
-	if (git_oid_fromstr(&id, hex))
-		return sb_err_set(SB_EFORMAT, "bad object id %s", hex);
-	if (git_object_lookup(&obj, g, &id, GIT_OBJECT_ANY) ||
-	    git_object_peel((git_object **)out, obj, GIT_OBJECT_TREE))
-		rc = fail("cannot read a tree to merge");
-	git_object_free(obj);
-	return rc;
+	return sb_repo_peel_tree(g, out, hex, "cannot read a tree to merge");
 }
 
 static int tree_blob(git_tree *t, const char *spath, struct sb_mt_ver *v)

@@ -644,18 +644,21 @@ static int lookup_commit(struct sb_repo *r, git_commit **c, const char *hex)
 	return 0;
 }
 
-static int lookup_tree(struct sb_repo *r, git_tree **t, const char *hex)
+int sb_repo_peel_tree(git_repository *g, git_tree **out, const char *hex,
+		      const char *what)
 {
-	git_object *obj;
-	git_oid oid;
-	int rc;
+	git_object *obj = NULL;
+	git_oid id;
+	int rc = 0;
 
-	if ((rc = oid_parse(&oid, hex)))
+	*out = NULL;
+	if (!hex || !*hex)
+		return 0;
+	if ((rc = oid_parse(&id, hex)))
 		return rc;
-	if (git_object_lookup(&obj, r->git, &oid, GIT_OBJECT_ANY))
-		return git_fail("cannot read a tree");
-	if (git_object_peel((git_object **)t, obj, GIT_OBJECT_TREE))
-		rc = git_fail("not a tree or commit");
+	if (git_object_lookup(&obj, g, &id, GIT_OBJECT_ANY) ||
+	    git_object_peel((git_object **)out, obj, GIT_OBJECT_TREE))
+		rc = git_fail(what);
 	git_object_free(obj);
 	return rc;
 }
@@ -679,7 +682,8 @@ int sb_repo_commit_tree(struct sb_repo *r, char oid_hex[SB_OID_HEX],
 	for (i = 0; !rc && i < nparents; i++)
 		rc = lookup_commit(r, &pc[i], parents[i]);
 	if (!rc)
-		rc = lookup_tree(r, &tree, tree_hex);
+		rc = sb_repo_peel_tree(r->git, &tree, tree_hex,
+				       "cannot read a tree");
 	if (!rc && git_signature_now(&who, name, email))
 		rc = git_fail("cannot prepare the commit");
 	if (!rc && git_commit_create_buffer(&buf, r->git, who, who, NULL,

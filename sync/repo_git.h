@@ -12,4 +12,12 @@ git_repository *sb_repo_git(struct sb_repo *r);
 /* Records libgit2's last error as "<what>: <message>"; returns SB_EGIT. */
 int sb_repo_git_fail(const char *what);
 
+/*
+ * The tree of a commit or tree id (hex) into *out (git_tree_free); hex
+ * NULL or "" gives NULL (no tree). A bad id is SB_EFORMAT; an object that
+ * cannot be read or peeled records "<what>: <libgit2's message>".
+ */
+int sb_repo_peel_tree(git_repository *g, git_tree **out, const char *hex,
+		      const char *what);
+
 #endif
