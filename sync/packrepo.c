@@ -5,152 +5,38 @@
 #include <string.h>
 
 #include <git2.h>
-#include <git2/sys/config.h>
 #include <git2/sys/mempack.h>
 #include <git2/sys/odb_backend.h>
 #include <git2/sys/repository.h>
 
 #include "crypto/err.h"
+#include "crypto/sha1.h"
 #include "sync/packrepo.h"
+#include "sync/packwrite.h"
 #include "sync/repo_git.h"
 
 /* Blobs held in memory before they go out as a pack of their own. */
 #define FLUSH_BYTES (16u << 20)
 
+/* A growing list of object ids. */
+struct ids {
+	git_oid *v;
+	size_t n, alloc;
+};
+
 struct sb_packrepo {
+	git_repository *repo;	/* the real one; its odb takes the packs */
 	git_repository *git;	/* over the mempack and the real objects */
 	git_odb_backend *mp;	/* owned by git's odb */
-	git_packbuilder *pb;	/* from the first sb_packrepo_add() */
-	git_oid *held;		/* blobs in the mempack since the last flush */
-	size_t nheld, aheld, bytes;
+	struct ids held;	/* blobs in the mempack since the last flush */
+	struct ids added;	/* sb_packrepo_add() since the last flush */
+	size_t bytes;		/* of the held blobs */
 	char objects[PATH_MAX];
 };
 
 static int fail(const char *what)
 {
 	return sb_repo_git_fail(what);
-}
-
-/*
- * The configuration: blobs are ciphertext, so deltas between them never
- * pay; packing 10,000 messages spends half its time looking for them.
- * libgit2 1.5 skips objects larger than its big file threshold, which it
- * reads from pack.deltaCacheSize (sic); git calls it core.bigFileThreshold.
- * Nothing else is read (no global or system configuration either).
- */
-static void nodelta_entry_free(git_config_entry *e)
-{
-	free(e);
-}
-
-static void nodelta_iter_free(git_config_iterator *it)
-{
-	free(it);
-}
-
-static void nodelta_free(git_config_backend *b)
-{
-	free(b);
-}
-
-static int nodelta_get(git_config_backend *b, const char *key,
-		       git_config_entry **out)
-{
-	git_config_entry *e;
-
-	(void)b;
-	if (strcmp(key, "pack.deltacachesize") &&
-	    strcmp(key, "core.bigfilethreshold"))
-		return GIT_ENOTFOUND;
-	if (!(e = calloc(1, sizeof(*e))))
-		return -1;
-	e->name = key;
-	e->value = "1";
-	e->level = GIT_CONFIG_LEVEL_APP;
-	e->free = nodelta_entry_free;
-	*out = e;
-	return 0;
-}
-
-static int nodelta_next(git_config_entry **e, git_config_iterator *it)
-{
-	(void)e;
-	(void)it;
-	return GIT_ITEROVER;
-}
-
-static int nodelta_iter(git_config_iterator **out, git_config_backend *b)
-{
-	git_config_iterator *it = calloc(1, sizeof(*it));
-
-	if (!it)
-		return -1;
-	it->backend = b;
-	it->next = nodelta_next;
-	it->free = nodelta_iter_free;
-	*out = it;
-	return 0;
-}
-
-static int nodelta_open(git_config_backend *b, git_config_level_t level,
-			const git_repository *repo)
-{
-	(void)b;
-	(void)level;
-	(void)repo;
-	return 0;
-}
-
-static int nodelta_unlock(git_config_backend *b, int success)
-{
-	(void)b;
-	(void)success;
-	return 0;
-}
-
-static int nodelta_new(git_config_backend **out);
-
-static int nodelta_snapshot(git_config_backend **out, git_config_backend *b)
-{
-	(void)b;
-	return nodelta_new(out);
-}
-
-static int nodelta_new(git_config_backend **out)
-{
-	git_config_backend *b = calloc(1, sizeof(*b));
-
-	if (!b || git_config_init_backend(b, GIT_CONFIG_BACKEND_VERSION)) {
-		free(b);
-		return -1;
-	}
-	b->readonly = 1;
-	b->open = nodelta_open;
-	b->get = nodelta_get;
-	b->iterator = nodelta_iter;
-	b->snapshot = nodelta_snapshot;
-	b->unlock = nodelta_unlock;
-	b->free = nodelta_free;
-	*out = b;
-	return 0;
-}
-
-static int nodelta_config(git_repository *g)
-{
-	git_config_backend *b = NULL;
-	git_config *cfg = NULL;
-	int rc = 0;
-
-	if (git_config_new(&cfg) || nodelta_new(&b) ||
-	    git_config_add_backend(cfg, b, GIT_CONFIG_LEVEL_APP, g, 0)) {
-		if (b && cfg)
-			b->free(b);
-		rc = -1;
-	} else if (git_repository_set_config(g, cfg)) {
-		rc = -1;
-	}
-	git_config_free(cfg);
-	return rc;
 }
 
 /* The mempack first (highest priority): every write goes there. */
@@ -196,9 +82,9 @@ int sb_packrepo_open(struct sb_packrepo **out, git_repository *repo)
 		     git_repository_path(repo));
 	if (n < 0 || (size_t)n >= sizeof(p->objects))
 		rc = sb_err_set(-ENAMETOOLONG, "repository path too long");
-	else if (make_odb(p, &odb) || git_repository_wrap_odb(&p->git, odb) ||
-		 nodelta_config(p->git))
+	else if (make_odb(p, &odb) || git_repository_wrap_odb(&p->git, odb))
 		rc = fail("cannot prepare a pack");
+	p->repo = repo;
 	git_odb_free(odb);	/* the repository holds it */
 	if (rc) {
 		sb_packrepo_free(p);
@@ -212,9 +98,9 @@ void sb_packrepo_free(struct sb_packrepo *p)
 {
 	if (!p)
 		return;
-	git_packbuilder_free(p->pb);
 	git_repository_free(p->git);	/* frees its odb and the mempack */
-	free(p->held);
+	free(p->held.v);
+	free(p->added.v);
 	free(p);
 }
 
@@ -223,10 +109,86 @@ git_repository *sb_packrepo_git(struct sb_packrepo *p)
 	return p->git;
 }
 
-static int pack_dir(struct sb_packrepo *p, char *dir, size_t size)
+static int ids_push(struct ids *l, const git_oid *id)
 {
-	return (size_t)snprintf(dir, size, "%s/pack", p->objects) >= size ?
-		sb_err_set(-ENAMETOOLONG, "repository path too long") : 0;
+	size_t alloc = l->alloc ? 2 * l->alloc : 256;
+	git_oid *n;
+
+	if (l->n == l->alloc) {
+		if (!(n = realloc(l->v, alloc * sizeof(*n))))
+			return -ENOMEM;
+		l->v = n;
+		l->alloc = alloc;
+	}
+	git_oid_cpy(&l->v[l->n++], id);
+	return 0;
+}
+
+static int oid_order(const void *a, const void *b)
+{
+	return git_oid_cmp(a, b);
+}
+
+/* Sorts the list and drops repeated ids (a tree is added once per run). */
+static void ids_unique(struct ids *l)
+{
+	size_t i, n = 0;
+
+	qsort(l->v, l->n, sizeof(*l->v), oid_order);
+	for (i = 0; i < l->n; i++)
+		if (!n || !git_oid_equal(&l->v[n - 1], &l->v[i]))
+			git_oid_cpy(&l->v[n++], &l->v[i]);
+	l->n = n;
+}
+
+/* One object from the mempack into the pack. */
+static int pack_one(struct sb_packrepo *p, struct sb_packwrite *w,
+		    const git_oid *id)
+{
+	git_object_t type;
+	void *buf;
+	size_t len;
+	int rc;
+
+	if (p->mp->read(&buf, &len, &type, p->mp, id))
+		return fail("cannot read a new object");
+	rc = sb_packwrite_add(w, type, buf, len);
+	git_odb_backend_data_free(p->mp, buf);
+	return rc;
+}
+
+/*
+ * The ids in l (all in the mempack) go into the repository as one stored
+ * pack; the mempack is emptied and the pack repository reloads the packs
+ * to find them there.
+ */
+static int write_ids(struct sb_packrepo *p, struct ids *l)
+{
+	struct sb_packwrite *w = NULL;
+	git_odb *real = NULL, *odb = NULL;
+	size_t i;
+	int rc = 0;
+
+	ids_unique(l);
+	if (!l->n)
+		return 0;
+	if (l->n > UINT32_MAX)
+		return sb_err_set(-EFBIG, "too many objects for one pack");
+	if (git_repository_odb(&real, p->repo))
+		return fail("cannot open the object database");
+	rc = sb_packwrite_open(&w, real, (uint32_t)l->n);
+	for (i = 0; !rc && i < l->n; i++)
+		rc = pack_one(p, w, &l->v[i]);
+	if (!rc)
+		rc = sb_packwrite_commit(w);
+	sb_packwrite_free(w);
+	git_odb_free(real);
+	if (!rc && (git_mempack_reset(p->mp) ||
+		    git_repository_odb(&odb, p->git) || git_odb_refresh(odb)))
+		rc = fail("cannot reload the packs");
+	git_odb_free(odb);
+	l->n = 0;
+	return rc;
 }
 
 /*
@@ -234,50 +196,40 @@ static int pack_dir(struct sb_packrepo *p, char *dir, size_t size)
  * tree is built: past FLUSH_BYTES, the blobs so far go into the
  * repository as a pack of their own and leave the mempack (trees are
  * built later and find them in the repository). Memory stays bounded by
- * FLUSH_BYTES, whatever the size of the import.
+ * FLUSH_BYTES, whatever the size of the import. What was added with
+ * sb_packrepo_add() goes along.
  */
 static int flush(struct sb_packrepo *p)
 {
-	git_packbuilder *pb = NULL;
-	char dir[PATH_MAX + 8];
-	git_odb *odb = NULL;
 	size_t i;
-	int rc = pack_dir(p, dir, sizeof(dir));
+	int rc = 0;
 
-	if (rc || !p->nheld)
-		return rc;
-	if (git_packbuilder_new(&pb, p->git))
-		return fail("cannot start a pack");
-	for (i = 0; !rc && i < p->nheld; i++)
-		if (git_packbuilder_insert(pb, &p->held[i], NULL))
-			rc = fail("cannot add to a pack");
-	if (!rc && git_packbuilder_write(pb, dir, 0, NULL, NULL))
-		rc = fail("cannot write the pack");
-	git_packbuilder_free(pb);
-	if (!rc && (git_mempack_reset(p->mp) ||
-		    git_repository_odb(&odb, p->git) || git_odb_refresh(odb)))
-		rc = fail("cannot reload the packs");
-	git_odb_free(odb);
-	p->nheld = 0;
+	for (i = 0; !rc && i < p->added.n; i++)
+		rc = ids_push(&p->held, &p->added.v[i]);
+	if (!rc)
+		rc = write_ids(p, &p->held);
+	p->added.n = 0;
 	p->bytes = 0;
 	return rc;
 }
 
 static int hold(struct sb_packrepo *p, const git_oid *id, size_t len)
 {
-	git_oid *n;
+	int rc = ids_push(&p->held, id);
 
-	if (p->nheld == p->aheld) {
-		n = realloc(p->held, (p->aheld ? 2 * p->aheld : 256) *
-			    sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		p->held = n;
-		p->aheld = p->aheld ? 2 * p->aheld : 256;
-	}
-	git_oid_cpy(&p->held[p->nheld++], id);
+	if (rc)
+		return rc;
 	p->bytes += len;
 	return p->bytes >= FLUSH_BYTES ? flush(p) : 0;
+}
+
+/* The id git gives a blob: SHA-1 of "blob LEN\0" and the bytes. */
+static void blob_id(git_oid *id, const void *buf, size_t len)
+{
+	char head[32];
+	int n = snprintf(head, sizeof(head), "blob %zu", len);
+
+	sb_sha1_2(id->id, head, (size_t)n + 1, buf, len);
 }
 
 int sb_packrepo_blob(struct sb_packrepo *p, git_oid *id, const void *buf,
@@ -286,8 +238,7 @@ int sb_packrepo_blob(struct sb_packrepo *p, git_oid *id, const void *buf,
 	git_odb *odb;
 	int rc = 0;
 
-	if (git_odb_hash(id, buf, len, GIT_OBJECT_BLOB))
-		return fail("cannot hash a file");
+	blob_id(id, buf, len);
 	if (git_repository_odb(&odb, p->git))
 		return fail("cannot open the object database");
 	if (!git_odb_exists_ext(odb, id, GIT_ODB_LOOKUP_NO_REFRESH) &&
@@ -305,22 +256,14 @@ int sb_packrepo_add(struct sb_packrepo *p, const git_oid *id)
 {
 	if (!p->mp->exists(p->mp, id))
 		return 0;	/* in the repository already */
-	if (!p->pb && git_packbuilder_new(&p->pb, p->git))
-		return fail("cannot start a pack");
-	if (git_packbuilder_insert(p->pb, id, NULL))
-		return fail("cannot add to a pack");
-	return 0;
+	return ids_push(&p->added, id);
 }
 
 int sb_packrepo_write(struct sb_packrepo *p)
 {
-	char dir[PATH_MAX + 8];
+	int rc = write_ids(p, &p->added);
 
-	if (!p->pb || !git_packbuilder_object_count(p->pb))
-		return 0;
-	if (pack_dir(p, dir, sizeof(dir)))
-		return -ENAMETOOLONG;
-	if (git_packbuilder_write(p->pb, dir, 0, NULL, NULL))
-		return fail("cannot write the pack");
-	return 0;
+	p->held.n = 0;
+	p->bytes = 0;
+	return rc;
 }

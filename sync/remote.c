@@ -14,6 +14,7 @@
 #include "crypto/base64.h"
 #include "crypto/crypto.h"
 #include "crypto/err.h"
+#include "sync/localpush.h"
 #include "sync/remote.h"
 #include "sync/repo_git.h"
 
@@ -593,6 +594,18 @@ static int push_ref(struct sb_repo *r, const char *oid_hex)
 	return 0;
 }
 
+/* A repository on this machine: sync/localpush.h says why. */
+static int push_local(struct sb_repo *r, struct remote_ctx *x,
+		      const char *oid_hex)
+{
+	git_oid oid;
+
+	if (git_oid_fromstrn(&oid, oid_hex, strlen(oid_hex)))
+		return sb_err_set(-EINVAL, "bad commit id %s", oid_hex);
+	return sb_localpush(sb_repo_git(r), x->c->url, MAIN_REF, &oid,
+			    push_progress, x);
+}
+
 int sb_remote_push(struct sb_repo *r, const struct sb_remote_config *c,
 		   const char *oid)
 {
@@ -603,7 +616,13 @@ int sb_remote_push(struct sb_repo *r, const struct sb_remote_config *c,
 	git_remote *rem = NULL;
 	int rc, e;
 
-	if ((rc = remote_open(&rem, r, &x, c)) || (rc = push_ref(r, oid)))
+	if ((rc = remote_open(&rem, r, &x, c)))
+		goto out;
+	if (x.local) {
+		rc = push_local(r, &x, oid);
+		goto out;
+	}
+	if ((rc = push_ref(r, oid)))
 		goto out;
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
 	po.pb_parallelism = 0;	/* delta search on every CPU, not one */

@@ -1,0 +1,327 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#include "crypto/crypto.h"
+#include "crypto/err.h"
+#include "sync/localpush.h"
+#include "sync/packwrite.h"
+
+/*
+ * sync/packwrite (stored packs) and sync/localpush (pushing one to a
+ * bare repository on this machine), checked by libgit2 reading the
+ * objects back and by stock git (fsck --full, verify-pack), which share
+ * no code with the writer.
+ */
+
+struct fix {
+	char root[64];
+	char src[96], dst[96];
+	git_repository *repo, *bare;
+	git_odb *odb;
+};
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	git_libgit2_init();
+	snprintf(f->root, sizeof(f->root), "/tmp/t-packwrite.XXXXXX");
+	assert_non_null(mkdtemp(f->root));
+	snprintf(f->src, sizeof(f->src), "%s/src", f->root);
+	snprintf(f->dst, sizeof(f->dst), "%s/dst.git", f->root);
+	assert_int_equal(git_repository_init(&f->repo, f->src, 1), 0);
+	assert_int_equal(git_repository_init(&f->bare, f->dst, 1), 0);
+	assert_int_equal(git_repository_odb(&f->odb, f->repo), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	char cmd[160];
+
+	git_odb_free(f->odb);
+	git_repository_free(f->repo);
+	git_repository_free(f->bare);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->root);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	git_libgit2_shutdown();
+	return 0;
+}
+
+static size_t count(const char *dir, const char *pat)
+{
+	char p[256];
+	glob_t g;
+	size_t n;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, pat);
+	if (glob(p, 0, NULL, &g))
+		return 0;
+	n = g.gl_pathc;
+	globfree(&g);
+	return n;
+}
+
+static int git_ok(const char *fmt, const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), fmt, dir);
+	return system(cmd) == 0;
+}
+
+/* Sizes around every boundary of the entry header and of stored blocks. */
+static const size_t sizes[] = { 0, 1, 15, 16, 127, 2047, 2048, 65534,
+				65535, 65536, 65537, 131070, 131071,
+				300001, 1u << 20 };
+#define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
+
+static void fill(uint8_t *p, size_t n, unsigned seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)((i * 2654435761u + seed) >> 13);
+}
+
+static void test_stored_pack(void **state)
+{
+	struct fix *f = *state;
+	struct sb_packwrite *w;
+	git_oid id[NSIZES];
+	git_odb_object *o;
+	uint8_t *buf = malloc(1u << 20);
+	size_t i;
+
+	assert_int_equal(sb_packwrite_open(&w, f->odb, NSIZES), 0);
+	for (i = 0; i < NSIZES; i++) {
+		fill(buf, sizes[i], (unsigned)i);
+		assert_int_equal(git_odb_hash(&id[i], buf, sizes[i],
+					      GIT_OBJECT_BLOB), 0);
+		assert_int_equal(sb_packwrite_add(w, GIT_OBJECT_BLOB, buf,
+						  sizes[i]), 0);
+	}
+	/* nothing is visible before the commit */
+	assert_false(git_odb_exists(f->odb, &id[NSIZES - 1]));
+	assert_int_equal(sb_packwrite_commit(w), 0);
+	sb_packwrite_free(w);
+
+	for (i = 0; i < NSIZES; i++) {
+		assert_int_equal(git_odb_read(&o, f->odb, &id[i]), 0);
+		assert_int_equal(git_odb_object_size(o), sizes[i]);
+		fill(buf, sizes[i], (unsigned)i);
+		assert_memory_equal(git_odb_object_data(o), buf, sizes[i]);
+		git_odb_object_free(o);
+	}
+	assert_int_equal(count(f->src, "objects/pack/pack-*.idx"), 1);
+	assert_true(git_ok("git -C '%s' fsck --full --no-dangling "
+			   "--no-progress >/dev/null 2>&1", f->src));
+	assert_true(git_ok("git verify-pack %s/objects/pack/pack-*.idx "
+			   ">/dev/null", f->src));
+	free(buf);
+}
+
+static void test_count_mismatch(void **state)
+{
+	struct fix *f = *state;
+	struct sb_packwrite *w;
+
+	assert_int_equal(sb_packwrite_open(&w, f->odb, 2), 0);
+	assert_int_equal(sb_packwrite_add(w, GIT_OBJECT_BLOB, "a", 1), 0);
+	assert_int_equal(sb_packwrite_commit(w), -EINVAL);
+	assert_int_equal(sb_packwrite_add(w, GIT_OBJECT_BLOB, "b", 1), 0);
+	assert_int_equal(sb_packwrite_add(w, GIT_OBJECT_BLOB, "c", 1),
+			 -EINVAL);
+	sb_packwrite_free(w);	/* discarded: no pack appears */
+	assert_int_equal(count(f->src, "objects/pack/pack-*.pack"), 0);
+	assert_int_equal(count(f->src, "objects/pack/pack-*.idx"), 0);
+}
+
+/* A commit of n files named prefix-i on top of parent (NULL: first). */
+static void commit_files(struct fix *f, git_oid *out, const char *prefix,
+			 int n, const git_oid *parent)
+{
+	git_treebuilder *tb;
+	git_signature *sig;
+	git_commit *pc = NULL;
+	git_tree *t;
+	git_oid blob, tree;
+	char name[64], data[128];
+	int i;
+
+	assert_int_equal(git_treebuilder_new(&tb, f->repo, NULL), 0);
+	if (parent) {
+		assert_int_equal(git_commit_lookup(&pc, f->repo, parent), 0);
+		assert_int_equal(git_commit_tree(&t, pc), 0);
+		git_treebuilder_free(tb);
+		assert_int_equal(git_treebuilder_new(&tb, f->repo, t), 0);
+		git_tree_free(t);
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%s-%d", prefix, i);
+		snprintf(data, sizeof(data), "%s contents %d\n", prefix, i);
+		assert_int_equal(git_blob_create_from_buffer(
+					 &blob, f->repo, data, strlen(data)), 0);
+		assert_int_equal(git_treebuilder_insert(NULL, tb, name, &blob,
+							GIT_FILEMODE_BLOB), 0);
+	}
+	assert_int_equal(git_treebuilder_write(&tree, tb), 0);
+	git_treebuilder_free(tb);
+	assert_int_equal(git_tree_lookup(&t, f->repo, &tree), 0);
+	assert_int_equal(git_signature_new(&sig, "t", "t@example.org",
+					   1700000000, 0), 0);
+	assert_int_equal(git_commit_create_v(out, f->repo, NULL, sig, sig,
+					     NULL, prefix, t, pc ? 1 : 0, pc),
+			 0);
+	git_signature_free(sig);
+	git_tree_free(t);
+	git_commit_free(pc);
+}
+
+static void remote_main(struct fix *f, git_oid *out)
+{
+	git_repository *r;
+
+	/* a fresh handle: what another process would see */
+	assert_int_equal(git_repository_open(&r, f->dst), 0);
+	assert_int_equal(git_reference_name_to_id(out, r, "refs/heads/main"),
+			 0);
+	git_repository_free(r);
+}
+
+static void test_push(void **state)
+{
+	struct fix *f = *state;
+	git_oid c1, c2, got;
+	char url[128];
+
+	commit_files(f, &c1, "one", 50, NULL);
+	snprintf(url, sizeof(url), "file://%s", f->dst);
+	assert_int_equal(sb_localpush(f->repo, url, "refs/heads/main", &c1,
+				      NULL, NULL), 0);
+	remote_main(f, &got);
+	assert_true(git_oid_equal(&got, &c1));
+	assert_int_equal(count(f->dst, "objects/pack/pack-*.idx"), 1);
+
+	/* again: up to date, nothing written */
+	assert_int_equal(sb_localpush(f->repo, f->dst, "refs/heads/main", &c1,
+				      NULL, NULL), 0);
+	assert_int_equal(count(f->dst, "objects/pack/pack-*.idx"), 1);
+
+	/* a second commit sends only what the remote lacks: 1 commit,
+	 * 1 tree, 2 blobs */
+	commit_files(f, &c2, "two", 2, &c1);
+	assert_int_equal(sb_localpush(f->repo, url, "refs/heads/main", &c2,
+				      NULL, NULL), 0);
+	remote_main(f, &got);
+	assert_true(git_oid_equal(&got, &c2));
+	assert_int_equal(count(f->dst, "objects/pack/pack-*.idx"), 2);
+	assert_true(git_ok("test \"$(git -C '%s' count-objects -v | "
+			   "sed -n 's/^in-pack: //p')\" = 56", f->dst));
+	assert_true(git_ok("git -C '%s' fsck --full --no-progress "
+			   ">/dev/null 2>&1", f->dst));
+	assert_true(git_ok("test \"$(git -C '%s' log --format=%%s main | "
+			   "tr '\\n' ' ')\" = 'two one '", f->dst));
+}
+
+static void test_refused(void **state)
+{
+	struct fix *f = *state;
+	git_oid c1, c2, other, got;
+	git_repository *keep = f->repo;
+	char url[160];
+
+	commit_files(f, &c1, "one", 3, NULL);
+	assert_int_equal(sb_localpush(f->repo, f->dst, "refs/heads/main", &c1,
+				      NULL, NULL), 0);
+	/* another device pushes a commit this repository does not have */
+	assert_int_equal(git_repository_open(&f->repo, f->dst), 0);
+	commit_files(f, &other, "other", 1, &c1);
+	assert_int_equal(git_reference_create(NULL, f->repo, "refs/heads/main",
+					      &other, 1, NULL), 0);
+	git_repository_free(f->repo);
+	f->repo = keep;
+
+	commit_files(f, &c2, "two", 1, &c1);
+	assert_int_equal(sb_localpush(f->repo, f->dst, "refs/heads/main", &c2,
+				      NULL, NULL), SB_EREJECT);
+	assert_non_null(strstr(sb_err_msg(SB_EREJECT), "fetch, merge and push again"));
+	remote_main(f, &got);
+	assert_true(git_oid_equal(&got, &other));
+
+	/* an older commit of ours is no fast-forward either */
+	assert_int_equal(sb_localpush(f->repo, f->dst, "refs/heads/main", &c1,
+				      NULL, NULL), SB_EREJECT);
+
+	/* no repository there, and a work tree instead of a bare one */
+	snprintf(url, sizeof(url), "file://%s/missing.git", f->root);
+	assert_int_equal(sb_localpush(f->repo, url, "refs/heads/main", &c2,
+				      NULL, NULL), SB_ENET);
+	snprintf(url, sizeof(url), "%s/wt", f->root);
+	{
+		git_repository *wt;
+
+		assert_int_equal(git_repository_init(&wt, url, 0), 0);
+		git_repository_free(wt);
+	}
+	assert_int_equal(sb_localpush(f->repo, url, "refs/heads/main", &c2,
+				      NULL, NULL), SB_EGIT);
+}
+
+static void test_url_forms(void **state)
+{
+	struct fix *f = *state;
+	git_repository *r;
+	git_oid c1, got;
+	char url[192], path[160];
+
+	commit_files(f, &c1, "one", 1, NULL);
+	snprintf(path, sizeof(path), "%s/with space.git", f->root);
+	assert_int_equal(git_repository_init(&r, path, 1), 0);
+	git_repository_free(r);
+	snprintf(url, sizeof(url), "file://localhost%s/with%%20space.git",
+		 f->root);
+	assert_int_equal(sb_localpush(f->repo, url, "refs/heads/main", &c1,
+				      NULL, NULL), 0);
+	assert_int_equal(git_repository_open(&r, path), 0);
+	assert_int_equal(git_reference_name_to_id(&got, r, "refs/heads/main"),
+			 0);
+	assert_true(git_oid_equal(&got, &c1));
+	git_repository_free(r);
+	assert_int_equal(sb_localpush(f->repo, "file://host/x",
+				      "refs/heads/main", &c1, NULL, NULL),
+			 SB_ENET);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_stored_pack, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_count_mismatch, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_push, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_url_forms, setup,
+						teardown),
+	};
+
+	if (sb_crypto_init(0))
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
