@@ -13,7 +13,7 @@ CFLAGS ?= -O2 -g
 PKG_CONFIG ?= pkg-config
 PROVE ?= prove
 
-PKGS := fuse3 libgcrypt libgit2
+PKGS := fuse3 libgcrypt libgit2 zlib
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -linotifytools -lpthread
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <git2.h>
+#include <git2/sys/odb_backend.h>
 
 #include "crypto/err.h"
 #include "sync/localpush.h"
@@ -174,33 +175,73 @@ static void want_unique(struct push *p)
 	p->n = n;
 }
 
+/*
+ * An object of ours, read from whichever backend holds it without
+ * libgit2's collision-detecting SHA-1 and checked with an ordinary one:
+ * a damaged object must not reach the remote under a name it does not
+ * have (the remote's index would then name a commit whose objects are
+ * missing).
+ */
+static int read_checked(struct push *p, const git_oid *id, void **buf,
+			size_t *len, git_object_t *type, git_odb_backend **from)
+{
+	git_odb_backend *b;
+	char hex[GIT_OID_HEXSZ + 1];
+	git_oid got;
+	size_t i, n = git_odb_num_backends(p->odb);
+	int e = GIT_ENOTFOUND;
+
+	for (i = 0; e == GIT_ENOTFOUND && i < n; i++) {
+		if (git_odb_get_backend(&b, p->odb, i) || !b->read)
+			continue;
+		e = b->read(buf, len, type, b, id);
+		*from = b;
+	}
+	git_oid_tostr(hex, sizeof(hex), id);
+	if (e)
+		return sb_err_set(SB_EGIT, "cannot read object %s to push",
+				  hex);
+	sb_packwrite_id(&got, *type, *buf, *len);
+	if (!git_oid_equal(&got, id)) {
+		git_odb_backend_data_free(*from, *buf);
+		return sb_err_set(SB_EFORMAT, "object %s in this vault's "
+				  "repository is damaged; nothing was pushed",
+				  hex);
+	}
+	return 0;
+}
+
 static int send_objects(struct push *p)
 {
 	struct sb_packwrite *w = NULL;
-	git_odb_object *o;
-	size_t i, bytes = 0;
+	git_odb_backend *from = NULL;
+	git_object_t type;
+	char dir[PATH_MAX];
+	size_t i, len, bytes = 0;
+	void *buf;
 	int rc;
 
 	if (p->n > UINT32_MAX)
 		return sb_err_set(-EFBIG, "too many objects for one pack");
-	rc = sb_packwrite_open(&w, p->dst_odb, (uint32_t)p->n);
+	if ((rc = sb_packwrite_dir(p->dst, dir, sizeof(dir))) ||
+	    (rc = sb_packwrite_open(&w, dir, (uint32_t)p->n)))
+		return rc;
 	for (i = 0; !rc && i < p->n; i++) {
-		if (git_odb_read(&o, p->odb, &p->want[i])) {
-			rc = fail("cannot read an object to push");
+		if ((rc = read_checked(p, &p->want[i], &buf, &len, &type,
+				       &from)))
 			break;
-		}
-		rc = sb_packwrite_add(w, git_odb_object_type(o),
-				      git_odb_object_data(o),
-				      git_odb_object_size(o));
-		bytes += git_odb_object_size(o);
-		git_odb_object_free(o);
+		rc = sb_packwrite_add(w, &p->want[i], type, buf, len);
+		git_odb_backend_data_free(from, buf);
+		bytes += len;
 		if (!rc && p->progress)
 			p->progress((unsigned)(i + 1), (unsigned)p->n, bytes,
 				    p->payload);
 	}
 	if (!rc)
-		rc = sb_packwrite_commit(w);
+		rc = sb_packwrite_commit(w, NULL);
 	sb_packwrite_free(w);
+	if (!rc && git_odb_refresh(p->dst_odb))
+		rc = fail("cannot reload the remote's packs");
 	return rc;
 }
 

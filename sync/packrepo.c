@@ -10,7 +10,6 @@
 #include <git2/sys/repository.h>
 
 #include "crypto/err.h"
-#include "crypto/sha1.h"
 #include "sync/packrepo.h"
 #include "sync/packwrite.h"
 #include "sync/repo_git.h"
@@ -152,41 +151,49 @@ static int pack_one(struct sb_packrepo *p, struct sb_packwrite *w,
 
 	if (p->mp->read(&buf, &len, &type, p->mp, id))
 		return fail("cannot read a new object");
-	rc = sb_packwrite_add(w, type, buf, len);
+	rc = sb_packwrite_add(w, id, type, buf, len);
 	git_odb_backend_data_free(p->mp, buf);
 	return rc;
 }
 
+static int refresh(git_repository *g)
+{
+	git_odb *odb = NULL;
+	int rc = git_repository_odb(&odb, g) || git_odb_refresh(odb);
+
+	git_odb_free(odb);
+	return rc ? fail("cannot reload the packs") : 0;
+}
+
 /*
- * The ids in l (all in the mempack) go into the repository as one stored
- * pack; the mempack is emptied and the pack repository reloads the packs
- * to find them there.
+ * The ids in l (all in the mempack: objects this process made and
+ * named) go into the repository as one stored pack; the mempack is
+ * emptied, and both repositories reload the packs to find them there.
  */
 static int write_ids(struct sb_packrepo *p, struct ids *l)
 {
 	struct sb_packwrite *w = NULL;
-	git_odb *real = NULL, *odb = NULL;
+	char dir[PATH_MAX];
 	size_t i;
-	int rc = 0;
+	int rc;
 
 	ids_unique(l);
 	if (!l->n)
 		return 0;
 	if (l->n > UINT32_MAX)
 		return sb_err_set(-EFBIG, "too many objects for one pack");
-	if (git_repository_odb(&real, p->repo))
-		return fail("cannot open the object database");
-	rc = sb_packwrite_open(&w, real, (uint32_t)l->n);
+	if ((rc = sb_packwrite_dir(p->repo, dir, sizeof(dir))) ||
+	    (rc = sb_packwrite_open(&w, dir, (uint32_t)l->n)))
+		return rc;
 	for (i = 0; !rc && i < l->n; i++)
 		rc = pack_one(p, w, &l->v[i]);
 	if (!rc)
-		rc = sb_packwrite_commit(w);
+		rc = sb_packwrite_commit(w, NULL);
 	sb_packwrite_free(w);
-	git_odb_free(real);
-	if (!rc && (git_mempack_reset(p->mp) ||
-		    git_repository_odb(&odb, p->git) || git_odb_refresh(odb)))
-		rc = fail("cannot reload the packs");
-	git_odb_free(odb);
+	if (!rc && git_mempack_reset(p->mp))
+		rc = fail("cannot empty the mempack");
+	if (!rc && !(rc = refresh(p->repo)))
+		rc = refresh(p->git);
 	l->n = 0;
 	return rc;
 }
@@ -223,22 +230,13 @@ static int hold(struct sb_packrepo *p, const git_oid *id, size_t len)
 	return p->bytes >= FLUSH_BYTES ? flush(p) : 0;
 }
 
-/* The id git gives a blob: SHA-1 of "blob LEN\0" and the bytes. */
-static void blob_id(git_oid *id, const void *buf, size_t len)
-{
-	char head[32];
-	int n = snprintf(head, sizeof(head), "blob %zu", len);
-
-	sb_sha1_2(id->id, head, (size_t)n + 1, buf, len);
-}
-
 int sb_packrepo_blob(struct sb_packrepo *p, git_oid *id, const void *buf,
 		     size_t len)
 {
 	git_odb *odb;
 	int rc = 0;
 
-	blob_id(id, buf, len);
+	sb_packwrite_id(id, GIT_OBJECT_BLOB, buf, len);
 	if (git_repository_odb(&odb, p->git))
 		return fail("cannot open the object database");
 	if (!git_odb_exists_ext(odb, id, GIT_ODB_LOOKUP_NO_REFRESH) &&

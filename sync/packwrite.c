@@ -1,9 +1,15 @@
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <git2.h>
+#include <zlib.h>
 
 #include "crypto/crypto.h"
 #include "crypto/err.h"
@@ -11,43 +17,74 @@
 #include "sync/packwrite.h"
 #include "sync/repo_git.h"
 
-/* Bytes gathered before they go to the indexer in one call. */
+/* Bytes gathered before one write(). */
 #define BUF_SIZE (256u << 10)
 /* The largest stored deflate block. */
 #define STORED_MAX 65535u
+/* Pack offsets from here on go to the index's 64-bit table. */
+#define OFF31 0x80000000u
+
+struct entry {
+	git_oid id;
+	uint64_t off;
+	uint32_t crc;
+};
 
 struct sb_packwrite {
-	git_odb_writepack *wp;
-	git_indexer_progress stats;
+	char dir[PATH_MAX];
+	char tmp_pack[PATH_MAX];
+	char tmp_idx[PATH_MAX];
+	int fd;
 	struct sb_sha1 sum;	/* of every byte of the pack */
 	uint32_t count, added;
+	uint64_t off;		/* bytes of the pack so far */
+	uint32_t crc;		/* of the entry being written */
+	struct entry *e;
 	size_t used;
 	uint8_t buf[BUF_SIZE];
 };
 
-static int fail(const char *what)
+static int io_fail(const char *what, const char *path)
 {
-	return sb_repo_git_fail(what);
+	return sb_err_set(errno == ENOSPC ? -ENOSPC : -EIO,
+			  "cannot %s %s: %s", what, path, strerror(errno));
 }
 
-/* Hands the bytes gathered so far to the indexer. */
-static int drain(struct sb_packwrite *w)
+static int write_all(int fd, const void *p, size_t n, const char *path)
 {
-	if (!w->used)
-		return 0;
-	sb_sha1_update(&w->sum, w->buf, w->used);
-	if (w->wp->append(w->wp, w->buf, w->used, &w->stats))
-		return fail("cannot write a pack");
-	w->used = 0;
+	const uint8_t *s = p;
+	ssize_t k;
+
+	while (n) {
+		k = write(fd, s, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return io_fail("write", path);
+		s += k;
+		n -= (size_t)k;
+	}
 	return 0;
 }
 
+static int drain(struct sb_packwrite *w)
+{
+	int rc = write_all(w->fd, w->buf, w->used, w->tmp_pack);
+
+	w->used = 0;
+	return rc;
+}
+
+/* Appends to the pack: checksum, the entry's CRC-32, the offset. */
 static int put(struct sb_packwrite *w, const void *p, size_t n)
 {
 	const uint8_t *s = p;
 	size_t k;
 	int rc;
 
+	sb_sha1_update(&w->sum, p, n);
+	w->crc = (uint32_t)crc32_z(w->crc, p, n);
+	w->off += n;
 	while (n) {
 		if (w->used == sizeof(w->buf) && (rc = drain(w)))
 			return rc;
@@ -60,28 +97,6 @@ static int put(struct sb_packwrite *w, const void *p, size_t n)
 		n -= k;
 	}
 	return 0;
-}
-
-/*
- * Adler-32 (RFC 1950): the sums are reduced every 5552 bytes, the most
- * that cannot overflow 32 bits.
- */
-static uint32_t adler32(const uint8_t *p, size_t n)
-{
-	uint32_t a = 1, b = 0;
-	size_t k;
-
-	while (n) {
-		k = n < 5552 ? n : 5552;
-		n -= k;
-		while (k--) {
-			a += *p++;
-			b += a;
-		}
-		a %= 65521;
-		b %= 65521;
-	}
-	return b << 16 | a;
 }
 
 /* Type and size, as a pack entry starts: 4 bits, then 7 per byte. */
@@ -108,8 +123,7 @@ static int put_stored(struct sb_packwrite *w, const uint8_t *p, size_t len)
 	size_t k;
 	int rc = put(w, zhead, sizeof(zhead));
 
-	sb_put_be32(sum, adler32(p, len));
-
+	sb_put_be32(sum, (uint32_t)adler32_z(1, p, len));
 	do {
 		k = len < STORED_MAX ? len : STORED_MAX;
 		h[0] = k == len;	/* BFINAL, BTYPE 00 */
@@ -127,7 +141,15 @@ static int put_stored(struct sb_packwrite *w, const uint8_t *p, size_t len)
 	return rc ? rc : put(w, sum, sizeof(sum));
 }
 
-int sb_packwrite_open(struct sb_packwrite **out, git_odb *odb,
+static int tmp_name(char *out, size_t size, const char *dir, const char *ext)
+{
+	if ((size_t)snprintf(out, size, "%s/tmp_sealbox_%s_XXXXXX", dir,
+			     ext) >= size)
+		return sb_err_set(-ENAMETOOLONG, "%s: path too long", dir);
+	return 0;
+}
+
+int sb_packwrite_open(struct sb_packwrite **out, const char *pack_dir,
 		      uint32_t count)
 {
 	struct sb_packwrite *w = malloc(sizeof(*w));
@@ -137,13 +159,25 @@ int sb_packwrite_open(struct sb_packwrite **out, git_odb *odb,
 	if (!w)
 		return -ENOMEM;
 	memset(w, 0, offsetof(struct sb_packwrite, buf));
+	w->fd = -1;
+	w->count = count;
+	if ((size_t)snprintf(w->dir, sizeof(w->dir), "%s", pack_dir) >=
+	    sizeof(w->dir) ||
+	    (rc = tmp_name(w->tmp_pack, sizeof(w->tmp_pack), pack_dir, "pack"))) {
+		free(w);
+		return sb_err_set(-ENAMETOOLONG, "%s: path too long", pack_dir);
+	}
 	if ((rc = sb_sha1_init(&w->sum))) {
 		free(w);
 		return rc;
 	}
-	w->count = count;
-	if (git_odb_write_pack(&w->wp, odb, NULL, NULL)) {
-		rc = fail("cannot start a pack");
+	if (!(w->e = calloc(count ? count : 1, sizeof(*w->e)))) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if ((w->fd = mkostemp(w->tmp_pack, O_CLOEXEC)) < 0) {
+		w->tmp_pack[0] = '\0';
+		rc = io_fail("create a pack in", pack_dir);
 		goto fail;
 	}
 	sb_put_be32(head + 8, count);
@@ -156,43 +190,181 @@ fail:
 	return rc;
 }
 
-int sb_packwrite_add(struct sb_packwrite *w, git_object_t type,
-		     const void *buf, size_t len)
+int sb_packwrite_add(struct sb_packwrite *w, const git_oid *id,
+		     git_object_t type, const void *buf, size_t len)
 {
-	const uint8_t *p = buf;
+	struct entry *e;
 	int rc;
 
 	if (w->added == w->count)
 		return sb_err_set(-EINVAL, "more objects than the pack holds");
+	e = &w->e[w->added];
+	git_oid_cpy(&e->id, id);
+	e->off = w->off;
+	w->crc = (uint32_t)crc32_z(0, NULL, 0);
 	if ((rc = put_header(w, type, len)) ||
-	    (rc = put_stored(w, p, len)))
+	    (rc = put_stored(w, buf, len)))
 		return rc;
+	e->crc = w->crc;
 	w->added++;
 	return 0;
 }
 
-int sb_packwrite_commit(struct sb_packwrite *w)
+static int entry_order(const void *a, const void *b)
 {
-	uint8_t sum[SB_SHA1_LEN];
+	const struct entry *x = a, *y = b;
+
+	return git_oid_cmp(&x->id, &y->id);
+}
+
+static size_t idx_size(const struct sb_packwrite *w, size_t nlarge)
+{
+	return 8 + 256 * 4 + (size_t)w->count * (20 + 4 + 4) + nlarge * 8 +
+	       2 * SB_SHA1_LEN;
+}
+
+/* The index (version 2) of the sorted entries, in memory. */
+static int idx_build(struct sb_packwrite *w, const uint8_t packsum[20],
+		     uint8_t **out, size_t *outlen)
+{
+	static const uint8_t magic[8] = { 0xff, 't', 'O', 'c', 0, 0, 0, 2 };
+	size_t i, nlarge = 0, len;
+	uint8_t *p, *q;
+	uint32_t fan[256] = { 0 };
+
+	for (i = 0; i < w->count; i++) {
+		if (i && git_oid_equal(&w->e[i - 1].id, &w->e[i].id))
+			return sb_err_set(-EINVAL, "an object twice in a pack");
+		nlarge += w->e[i].off >= OFF31;
+		fan[w->e[i].id.id[0]]++;
+	}
+	len = idx_size(w, nlarge);
+	if (!(p = malloc(len)))
+		return -ENOMEM;
+	memcpy(p, magic, sizeof(magic));
+	q = p + sizeof(magic);
+	for (i = 1; i < 256; i++)
+		fan[i] += fan[i - 1];
+	for (i = 0; i < 256; i++, q += 4)
+		sb_put_be32(q, fan[i]);
+	for (i = 0; i < w->count; i++, q += 20)
+		memcpy(q, w->e[i].id.id, 20);
+	for (i = 0; i < w->count; i++, q += 4)
+		sb_put_be32(q, w->e[i].crc);
+	for (i = 0, nlarge = 0; i < w->count; i++, q += 4)
+		sb_put_be32(q, w->e[i].off < OFF31 ? (uint32_t)w->e[i].off :
+			    OFF31 | (uint32_t)nlarge++);
+	for (i = 0; i < w->count; i++)
+		if (w->e[i].off >= OFF31) {
+			sb_put_be64(q, w->e[i].off);
+			q += 8;
+		}
+	memcpy(q, packsum, 20);
+	q += 20;
+	sb_sha1_2(q, p, (size_t)(q - p), "", 0);
+	*out = p;
+	*outlen = len;
+	return 0;
+}
+
+static int write_idx(struct sb_packwrite *w, const uint8_t *p, size_t len)
+{
+	int fd, rc;
+
+	if ((rc = tmp_name(w->tmp_idx, sizeof(w->tmp_idx), w->dir, "idx")))
+		return rc;
+	if ((fd = mkostemp(w->tmp_idx, O_CLOEXEC)) < 0) {
+		w->tmp_idx[0] = '\0';
+		return io_fail("create an index in", w->dir);
+	}
+	rc = write_all(fd, p, len, w->tmp_idx);
+	if (!rc && (fchmod(fd, 0444) || fsync(fd)))
+		rc = io_fail("write", w->tmp_idx);
+	close(fd);
+	return rc;
+}
+
+/* pack-NAME.pack, then pack-NAME.idx: the index makes it visible. */
+static int move_into_place(struct sb_packwrite *w, const uint8_t sum[20])
+{
+	char hex[41], path[PATH_MAX + 64];
+	git_oid id;
+
+	memcpy(id.id, sum, 20);
+	git_oid_tostr(hex, sizeof(hex), &id);
+	snprintf(path, sizeof(path), "%s/pack-%s.pack", w->dir, hex);
+	if (rename(w->tmp_pack, path))
+		return io_fail("rename", w->tmp_pack);
+	w->tmp_pack[0] = '\0';
+	snprintf(path, sizeof(path), "%s/pack-%s.idx", w->dir, hex);
+	if (rename(w->tmp_idx, path))
+		return io_fail("rename", w->tmp_idx);
+	w->tmp_idx[0] = '\0';
+	return 0;
+}
+
+int sb_packwrite_commit(struct sb_packwrite *w, git_oid *name)
+{
+	uint8_t sum[SB_SHA1_LEN], *idx = NULL;
+	size_t idxlen;
 	int rc;
 
 	if (w->added != w->count)
 		return sb_err_set(-EINVAL, "fewer objects than the pack holds");
-	if ((rc = drain(w)))
-		return rc;
 	sb_sha1_final(&w->sum, sum);
-	if (w->wp->append(w->wp, sum, sizeof(sum), &w->stats) ||
-	    w->wp->commit(w->wp, &w->stats))
-		return fail("cannot write a pack");
-	return 0;
+	if ((rc = drain(w)) ||
+	    (rc = write_all(w->fd, sum, sizeof(sum), w->tmp_pack)))
+		return rc;
+	if (fchmod(w->fd, 0444) || fsync(w->fd))
+		return io_fail("write", w->tmp_pack);
+	qsort(w->e, w->count, sizeof(*w->e), entry_order);
+	if ((rc = idx_build(w, sum, &idx, &idxlen)))
+		return rc;
+	rc = write_idx(w, idx, idxlen);
+	free(idx);
+	if (!rc)
+		rc = move_into_place(w, sum);
+	if (!rc && name)
+		memcpy(name->id, sum, 20);
+	return rc;
 }
 
 void sb_packwrite_free(struct sb_packwrite *w)
 {
 	if (!w)
 		return;
-	if (w->wp)
-		w->wp->free(w->wp);
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->tmp_pack[0])
+		unlink(w->tmp_pack);
+	if (w->tmp_idx[0])
+		unlink(w->tmp_idx);
 	sb_sha1_free(&w->sum);
+	free(w->e);
 	free(w);
+}
+
+void sb_packwrite_id(git_oid *out, git_object_t type, const void *buf,
+		     size_t len)
+{
+	char head[48];
+	int n = snprintf(head, sizeof(head), "%s %zu",
+			 git_object_type2string(type), len);
+
+	sb_sha1_2(out->id, head, (size_t)n + 1, buf, len);
+}
+
+int sb_packwrite_dir(git_repository *repo, char *out, size_t size)
+{
+	git_buf b = GIT_BUF_INIT;
+	int rc = 0;
+
+	if (git_repository_item_path(&b, repo, GIT_REPOSITORY_ITEM_OBJECTS))
+		return sb_repo_git_fail("cannot find the object directory");
+	if ((size_t)snprintf(out, size, "%s%spack", b.ptr,
+			     b.size && b.ptr[b.size - 1] == '/' ? "" : "/") >=
+	    size)
+		rc = sb_err_set(-ENAMETOOLONG, "%s: path too long", b.ptr);
+	git_buf_dispose(&b);
+	return rc;
 }

@@ -2,22 +2,29 @@
 #define SB_PACKWRITE_H
 
 /*
- * For sync/ modules only: writing a git pack of whole objects, stored
- * (deflate's uncompressed "stored" blocks) instead of compressed.
+ * For sync/ modules only: writing a git pack (version 2) of whole
+ * objects, stored (deflate's uncompressed "stored" blocks) instead of
+ * compressed, with its .idx (version 2), straight into a pack directory.
  *
  * Blobs are ciphertext and do not compress: zlib at any level spends
  * about 30 ns a byte finding that out (35 MB/s here), libgit2 1.5 always
- * deflates at its default level, and a bulk import used to pay that
- * twice. A stored pack costs a copy, an Adler-32 and a SHA-1.
+ * deflates at its default level, and its indexer names every object
+ * again with its collision-detecting SHA-1 (another 5 ns a byte). A
+ * bulk import paid both twice, once for the commit and once for the
+ * push. Here a pack costs a copy, an Adler-32, a CRC-32 and no more than
+ * the one SHA-1 of each object its writer already needed.
  *
- * The pack goes through the object database's pack writer (libgit2's
- * indexer), which checks every object, names it with its own
- * collision-detecting SHA-1 and writes the .idx next to the .pack;
- * nothing is visible in the database before sb_packwrite_commit().
+ * The writer trusts the ids it is given: use it for objects this process
+ * made or checked (sb_packwrite_id()), never for bytes from a remote,
+ * which go through libgit2's indexer. The pack and its index are written
+ * under temporary names, fsynced, and renamed into place, index last:
+ * readers see the whole pack or none of it. The directory entry becomes
+ * durable with the caller's next syncfs() or fsync of the directory.
+ * Objects written become visible to an open git_odb after
+ * git_odb_refresh().
  *
- * Ownership: sb_packwrite_open() -> sb_packwrite_free(), which discards
- * an uncommitted pack. The database must outlive the writer. Not
- * thread safe.
+ * Ownership: sb_packwrite_open() -> sb_packwrite_free(), which removes
+ * an uncommitted pack. Not thread safe.
  */
 
 #include <stddef.h>
@@ -27,20 +34,29 @@
 
 struct sb_packwrite;
 
-/* A pack that will hold exactly count objects, for odb. */
-int sb_packwrite_open(struct sb_packwrite **out, git_odb *odb,
+/* A pack of exactly count objects, for the directory pack_dir. */
+int sb_packwrite_open(struct sb_packwrite **out, const char *pack_dir,
 		      uint32_t count);
 
-/* Appends one object of type (blob, tree, commit or tag). */
-int sb_packwrite_add(struct sb_packwrite *w, git_object_t type,
-		     const void *buf, size_t len);
+/* Appends the object id of type (blob, tree, commit or tag). */
+int sb_packwrite_add(struct sb_packwrite *w, const git_oid *id,
+		     git_object_t type, const void *buf, size_t len);
 
 /*
- * Ends the pack (after exactly count objects) and makes it part of the
- * database; -EINVAL when fewer objects were added than announced.
+ * Ends the pack and moves it into place; -EINVAL when the number of
+ * objects added differs from the count announced or an id was added
+ * twice. name (may be NULL) receives the pack's checksum, as in
+ * pack-NAME.pack.
  */
-int sb_packwrite_commit(struct sb_packwrite *w);
+int sb_packwrite_commit(struct sb_packwrite *w, git_oid *name);
 
 void sb_packwrite_free(struct sb_packwrite *w);
+
+/* The id git gives an object: SHA-1 of "TYPE LEN\0" and the bytes. */
+void sb_packwrite_id(git_oid *out, git_object_t type, const void *buf,
+		     size_t len);
+
+/* objects/pack of repo into out; -ENAMETOOLONG when it does not fit. */
+int sb_packwrite_dir(git_repository *repo, char *out, size_t size);
 
 #endif

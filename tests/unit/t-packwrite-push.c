@@ -103,23 +103,36 @@ static void test_stored_pack(void **state)
 {
 	struct fix *f = *state;
 	struct sb_packwrite *w;
-	git_oid id[NSIZES];
+	git_oid id[NSIZES], mine, name;
 	git_odb_object *o;
 	uint8_t *buf = malloc(1u << 20);
+	char dir[128], path[256];
 	size_t i;
 
-	assert_int_equal(sb_packwrite_open(&w, f->odb, NSIZES), 0);
+	assert_int_equal(sb_packwrite_dir(f->repo, dir, sizeof(dir)), 0);
+	assert_int_equal(sb_packwrite_open(&w, dir, NSIZES), 0);
 	for (i = 0; i < NSIZES; i++) {
 		fill(buf, sizes[i], (unsigned)i);
+		/* sb_packwrite_id names objects as libgit2 does */
 		assert_int_equal(git_odb_hash(&id[i], buf, sizes[i],
 					      GIT_OBJECT_BLOB), 0);
-		assert_int_equal(sb_packwrite_add(w, GIT_OBJECT_BLOB, buf,
-						  sizes[i]), 0);
+		sb_packwrite_id(&mine, GIT_OBJECT_BLOB, buf, sizes[i]);
+		assert_true(git_oid_equal(&mine, &id[i]));
+		assert_int_equal(git_odb_hash(&mine, buf, sizes[i],
+					      GIT_OBJECT_TREE), 0);
+		sb_packwrite_id(&name, GIT_OBJECT_TREE, buf, sizes[i]);
+		assert_true(git_oid_equal(&mine, &name));
+		assert_int_equal(sb_packwrite_add(w, &id[i], GIT_OBJECT_BLOB,
+						  buf, sizes[i]), 0);
 	}
 	/* nothing is visible before the commit */
 	assert_false(git_odb_exists(f->odb, &id[NSIZES - 1]));
-	assert_int_equal(sb_packwrite_commit(w), 0);
+	assert_int_equal(count(f->src, "objects/pack/pack-*.idx"), 0);
+	assert_int_equal(sb_packwrite_commit(w, &name), 0);
 	sb_packwrite_free(w);
+	git_oid_tostr(path, 41, &name);
+	assert_int_equal(count(f->src, "objects/pack/tmp_*"), 0);
+	assert_true(git_ok("test -f %s", dir) == 0);
 
 	for (i = 0; i < NSIZES; i++) {
 		assert_int_equal(git_odb_read(&o, f->odb, &id[i]), 0);
@@ -129,8 +142,8 @@ static void test_stored_pack(void **state)
 		git_odb_object_free(o);
 	}
 	assert_int_equal(count(f->src, "objects/pack/pack-*.idx"), 1);
-	assert_true(git_ok("git -C '%s' fsck --full --no-dangling "
-			   "--no-progress >/dev/null 2>&1", f->src));
+	assert_true(git_ok("git verify-pack -s %s/objects/pack/pack-*.idx "
+			   "| grep -qx 'non delta: 15 objects'", f->src));
 	assert_true(git_ok("git verify-pack %s/objects/pack/pack-*.idx "
 			   ">/dev/null", f->src));
 	free(buf);
@@ -140,16 +153,29 @@ static void test_count_mismatch(void **state)
 {
 	struct fix *f = *state;
 	struct sb_packwrite *w;
+	git_oid a, b, c;
+	char dir[128];
 
-	assert_int_equal(sb_packwrite_open(&w, f->odb, 2), 0);
-	assert_int_equal(sb_packwrite_add(w, GIT_OBJECT_BLOB, "a", 1), 0);
-	assert_int_equal(sb_packwrite_commit(w), -EINVAL);
-	assert_int_equal(sb_packwrite_add(w, GIT_OBJECT_BLOB, "b", 1), 0);
-	assert_int_equal(sb_packwrite_add(w, GIT_OBJECT_BLOB, "c", 1),
+	sb_packwrite_id(&a, GIT_OBJECT_BLOB, "a", 1);
+	sb_packwrite_id(&b, GIT_OBJECT_BLOB, "b", 1);
+	sb_packwrite_id(&c, GIT_OBJECT_BLOB, "c", 1);
+	assert_int_equal(sb_packwrite_dir(f->repo, dir, sizeof(dir)), 0);
+	assert_int_equal(sb_packwrite_open(&w, dir, 2), 0);
+	assert_int_equal(sb_packwrite_add(w, &a, GIT_OBJECT_BLOB, "a", 1), 0);
+	assert_int_equal(sb_packwrite_commit(w, NULL), -EINVAL);
+	assert_int_equal(sb_packwrite_add(w, &b, GIT_OBJECT_BLOB, "b", 1), 0);
+	assert_int_equal(sb_packwrite_add(w, &c, GIT_OBJECT_BLOB, "c", 1),
 			 -EINVAL);
-	sb_packwrite_free(w);	/* discarded: no pack appears */
-	assert_int_equal(count(f->src, "objects/pack/pack-*.pack"), 0);
-	assert_int_equal(count(f->src, "objects/pack/pack-*.idx"), 0);
+	sb_packwrite_free(w);	/* discarded: no pack, no temporary */
+	assert_int_equal(count(f->src, "objects/pack/*"), 0);
+
+	/* the same object twice */
+	assert_int_equal(sb_packwrite_open(&w, dir, 2), 0);
+	assert_int_equal(sb_packwrite_add(w, &a, GIT_OBJECT_BLOB, "a", 1), 0);
+	assert_int_equal(sb_packwrite_add(w, &a, GIT_OBJECT_BLOB, "a", 1), 0);
+	assert_int_equal(sb_packwrite_commit(w, NULL), -EINVAL);
+	sb_packwrite_free(w);
+	assert_int_equal(count(f->src, "objects/pack/*"), 0);
 }
 
 /* A commit of n files named prefix-i on top of parent (NULL: first). */
@@ -308,6 +334,47 @@ static void test_url_forms(void **state)
 			 SB_ENET);
 }
 
+/* A damaged object of ours never reaches the remote. */
+static void test_damaged(void **state)
+{
+	struct fix *f = *state;
+	git_oid c1, b, got;
+	char pb[256], hex[41], cmd[600];
+
+	assert_int_equal(git_blob_create_from_buffer(&b, f->repo, "bbb", 3), 0);
+	commit_files(f, &c1, "one", 2, NULL);
+	/* one-0's blob file now holds another blob's bytes */
+	git_oid_tostr(hex, sizeof(hex), &b);
+	snprintf(pb, sizeof(pb), "%s/objects/%.2s/%s", f->src, hex, hex + 2);
+	{
+		git_tree *t;
+		git_commit *c;
+		const git_tree_entry *e;
+
+		assert_int_equal(git_commit_lookup(&c, f->repo, &c1), 0);
+		assert_int_equal(git_commit_tree(&t, c), 0);
+		e = git_tree_entry_byname(t, "one-0");
+		assert_non_null(e);
+		git_oid_tostr(hex, sizeof(hex), git_tree_entry_id(e));
+		git_tree_free(t);
+		git_commit_free(c);
+	}
+	snprintf(cmd, sizeof(cmd), "cp -f '%s' '%s/objects/%.2s/%s'", pb,
+		 f->src, hex, hex + 2);
+	assert_int_equal(system(cmd), 0);
+	/* a fresh handle, without objects cached */
+	git_odb_free(f->odb);
+	git_repository_free(f->repo);
+	assert_int_equal(git_repository_open(&f->repo, f->src), 0);
+	assert_int_equal(git_repository_odb(&f->odb, f->repo), 0);
+	assert_int_equal(sb_localpush(f->repo, f->dst, "refs/heads/main", &c1,
+				      NULL, NULL), SB_EFORMAT);
+	assert_non_null(strstr(sb_err_msg(SB_EFORMAT), "is damaged"));
+	assert_int_not_equal(git_reference_name_to_id(&got, f->bare,
+						      "refs/heads/main"), 0);
+	assert_int_equal(count(f->dst, "objects/pack/*"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +386,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_url_forms, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
 	};
 
 	if (sb_crypto_init(0))
