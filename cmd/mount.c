@@ -322,6 +322,23 @@ static int daemon_unlock(struct sb_vault **out, const char *path, int fd)
  * commits, fetch and push, control socket) runs beside the file system
  * and ends after it, with a last sync of what is pending.
  */
+/*
+ * Unmounted: the last sync runs with the default action of SIGTERM,
+ * SIGINT and SIGHUP ignored (the file system's handlers are gone), or the
+ * SIGTERM `sealbox umount` sends once the kernel has let go of the mount
+ * would kill it halfway through a commit. kill -9 still ends it.
+ */
+static void last_sync_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 static int daemon_serve(struct sb_fs *fs, struct sb_store *st,
 			struct sb_vault *v, const struct mount_opts *o,
 			const char *mnt)
@@ -343,6 +360,7 @@ static int daemon_serve(struct sb_fs *fs, struct sb_store *st,
 			 sb_err_str(rc));
 	signal_ready(o->ready_fd);
 	rc = sb_fs_run(fs);
+	last_sync_signals();
 	sb_syncd_stop(sd);
 	sb_syncd_close(sd);
 	pidfile_remove(v->path);

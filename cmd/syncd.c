@@ -3,7 +3,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "cmd/control.h"
@@ -16,6 +18,7 @@
 
 #define BACKOFF_MIN 5
 #define BACKOFF_MAX 300
+#define SYNC_NICE 10
 
 struct sb_syncd {
 	struct sb_vault *v;
@@ -144,6 +147,13 @@ static void *loop(void *arg)
 	unsigned backoff = 0;
 	int r;
 
+	/*
+	 * Background work yields to the file system: commits, fetches and
+	 * pushes run at nice SYNC_NICE (this thread only, as Linux applies
+	 * it), so that committing a large import does not slow the
+	 * requests of the program that is still writing it.
+	 */
+	setpriority(PRIO_PROCESS, (id_t)gettid(), SYNC_NICE);
 	if (sb_changes_new(&c))
 		return NULL;
 	c->all = 1;	/* catch up with what changed while nobody watched */

@@ -12,6 +12,8 @@
 #include "crypto/err.h"
 #include "sync/committree.h"
 #include "sync/packrepo.h"
+#include "sync/packwrite.h"
+#include "sync/repo.h"
 #include "sync/repo_git.h"
 
 static int fail(const char *what)
@@ -70,6 +72,27 @@ static int same_file(const struct stat *a, const struct stat *b)
 	       a->st_mode == b->st_mode;
 }
 
+/*
+ * A file this large goes into a pack of its own, read in 64 KiB pieces:
+ * a 1 GiB file would otherwise be held whole in memory (twice, with the
+ * object database's copy) and deflated for nothing.
+ */
+#define BIG_FILE (16u << 20)
+
+static int store_big(struct job *j, struct upd *u, int fd, size_t len)
+{
+	git_odb *odb = NULL;
+	int rc = sb_packwrite_blob_fd(sb_repo_git(j->r), fd, len, &u->oid);
+
+	/* a pack repository reads the same directory: it looks again too */
+	if (!rc && j->pr && (git_repository_odb(&odb, j->g) ||
+			     git_odb_refresh(odb)))
+		rc = fail("cannot reload the packs");
+	git_odb_free(odb);
+	return rc;
+}
+
+/* Reads (or, when large, stores) a regular file; *buf NULL when stored. */
 static int read_regular(struct job *j, struct upd *u, char **buf,
 			size_t *len)
 {
@@ -84,7 +107,10 @@ static int read_regular(struct job *j, struct upd *u, char **buf,
 		goto out;
 	}
 	*len = (size_t)before.st_size;
-	rc = read_fd(fd, buf, *len);
+	if (*len >= BIG_FILE)
+		rc = store_big(j, u, fd, *len);
+	else
+		rc = read_fd(fd, buf, *len);
 	if (!rc && (fstat(fd, &after) || !same_file(&before, &after)))
 		u->nocache = 1;
 	if (!rc && !same_file(&before, &u->st))
@@ -135,7 +161,7 @@ static int hash_one(struct job *j, git_odb *odb, struct upd *u)
 		rc = 0;
 	} else if (rc) {
 		rc = sb_err_set(rc, "%s: %s", u->spath, strerror(-rc));
-	} else {
+	} else if (buf) {
 		rc = store_blob(j, odb, u, buf, len);
 	}
 	free(buf);

@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -6,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <git2.h>
@@ -23,6 +25,8 @@
 #define STORED_MAX 65535u
 /* Pack offsets from here on go to the index's 64-bit table. */
 #define OFF31 0x80000000u
+/* A temporary pack untouched this long was left by a process that died. */
+#define SWEEP_AGE 3600
 
 struct entry {
 	git_oid id;
@@ -116,29 +120,52 @@ static int put_header(struct sb_packwrite *w, git_object_t type, size_t len)
 }
 
 /* A zlib stream (RFC 1950) of stored deflate blocks (RFC 1951 3.2.4). */
-static int put_stored(struct sb_packwrite *w, const uint8_t *p, size_t len)
+static int put_zhead(struct sb_packwrite *w)
 {
 	static const uint8_t zhead[2] = { 0x78, 0x01 };
-	uint8_t h[5], sum[4];
-	size_t k;
-	int rc = put(w, zhead, sizeof(zhead));
 
-	sb_put_be32(sum, (uint32_t)adler32_z(1, p, len));
+	return put(w, zhead, sizeof(zhead));
+}
+
+/* One stored block of k <= STORED_MAX bytes. */
+static int put_block(struct sb_packwrite *w, const uint8_t *p, size_t k,
+		     int final)
+{
+	uint8_t h[5];
+	int rc;
+
+	h[0] = final != 0;	/* BFINAL, BTYPE 00 */
+	h[1] = k & 0xff;
+	h[2] = k >> 8;
+	h[3] = ~k & 0xff;
+	h[4] = (~k >> 8) & 0xff;
+	if ((rc = put(w, h, sizeof(h))))
+		return rc;
+	return put(w, p, k);
+}
+
+static int put_adler(struct sb_packwrite *w, uint32_t adler)
+{
+	uint8_t sum[4];
+
+	sb_put_be32(sum, adler);
+	return put(w, sum, sizeof(sum));
+}
+
+static int put_stored(struct sb_packwrite *w, const uint8_t *p, size_t len)
+{
+	uint32_t adler = (uint32_t)adler32_z(1, p, len);
+	size_t k;
+	int rc = put_zhead(w);
+
 	do {
 		k = len < STORED_MAX ? len : STORED_MAX;
-		h[0] = k == len;	/* BFINAL, BTYPE 00 */
-		h[1] = k & 0xff;
-		h[2] = k >> 8;
-		h[3] = ~k & 0xff;
-		h[4] = (~k >> 8) & 0xff;
 		if (!rc)
-			rc = put(w, h, sizeof(h));
-		if (!rc)
-			rc = put(w, p, k);
+			rc = put_block(w, p, k, k == len);
 		p += k;
 		len -= k;
 	} while (!rc && len);
-	return rc ? rc : put(w, sum, sizeof(sum));
+	return rc ? rc : put_adler(w, adler);
 }
 
 static int tmp_name(char *out, size_t size, const char *dir, const char *ext)
@@ -208,6 +235,99 @@ int sb_packwrite_add(struct sb_packwrite *w, const git_oid *id,
 	e->crc = w->crc;
 	w->added++;
 	return 0;
+}
+
+/* Reads exactly n bytes; -EAGAIN when the file ends first (it shrank). */
+static int read_full(int fd, uint8_t *p, size_t n)
+{
+	ssize_t r;
+
+	while (n) {
+		r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EAGAIN;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int sb_packwrite_add_fd(struct sb_packwrite *w, int fd, size_t len,
+			git_oid *id)
+{
+	struct sb_sha1 h;
+	struct entry *e;
+	uint8_t chunk[STORED_MAX];
+	char head[32];
+	uLong adler = adler32_z(0, NULL, 0);
+	size_t k;
+	int n, rc;
+
+	if (w->added == w->count)
+		return sb_err_set(-EINVAL, "more objects than the pack holds");
+	if ((rc = sb_sha1_init(&h)))
+		return rc;
+	n = snprintf(head, sizeof(head), "blob %zu", len);
+	sb_sha1_update(&h, head, (size_t)n + 1);
+	e = &w->e[w->added];
+	e->off = w->off;
+	w->crc = (uint32_t)crc32_z(0, NULL, 0);
+	rc = put_header(w, GIT_OBJECT_BLOB, len);
+	if (!rc)
+		rc = put_zhead(w);
+	do {
+		k = len < sizeof(chunk) ? len : sizeof(chunk);
+		if (!rc)
+			rc = read_full(fd, chunk, k);
+		if (!rc)
+			rc = put_block(w, chunk, k, k == len);
+		if (!rc) {
+			sb_sha1_update(&h, chunk, k);
+			adler = adler32_z(adler, chunk, k);
+		}
+		len -= k;
+	} while (!rc && len);
+	if (!rc)
+		rc = put_adler(w, (uint32_t)adler);
+	if (rc) {
+		sb_sha1_free(&h);
+		return rc;
+	}
+	sb_sha1_final(&h, e->id.id);
+	git_oid_cpy(id, &e->id);
+	e->crc = w->crc;
+	w->added++;
+	return 0;
+}
+
+int sb_packwrite_blob_fd(git_repository *repo, int fd, size_t len,
+			 git_oid *id)
+{
+	struct sb_packwrite *w = NULL;
+	git_odb *odb = NULL;
+	char dir[PATH_MAX];
+	int rc;
+
+	if ((rc = sb_packwrite_dir(repo, dir, sizeof(dir))) ||
+	    (rc = sb_packwrite_open(&w, dir, 1)))
+		return rc;
+	if ((rc = sb_packwrite_add_fd(w, fd, len, id)))
+		goto out;
+	if (git_repository_odb(&odb, repo)) {
+		rc = sb_repo_git_fail("cannot open the object database");
+		goto out;
+	}
+	/* the same bytes stored already: no second copy */
+	if (!git_odb_exists(odb, id))
+		rc = sb_packwrite_commit(w, NULL);
+	if (!rc && git_odb_refresh(odb))
+		rc = sb_repo_git_fail("cannot reload the packs");
+out:
+	git_odb_free(odb);
+	sb_packwrite_free(w);
+	return rc;
 }
 
 static int entry_order(const void *a, const void *b)
@@ -367,4 +487,22 @@ int sb_packwrite_dir(git_repository *repo, char *out, size_t size)
 		rc = sb_err_set(-ENAMETOOLONG, "%s: path too long", b.ptr);
 	git_buf_dispose(&b);
 	return rc;
+}
+
+void sb_packwrite_sweep(git_repository *repo)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	struct stat sb;
+	time_t now = time(NULL);
+	DIR *d;
+
+	if (sb_packwrite_dir(repo, dir, sizeof(dir)) || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "tmp_sealbox_", 12) &&
+		    !fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) &&
+		    S_ISREG(sb.st_mode) && now - sb.st_mtime > SWEEP_AGE)
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
 }

@@ -43,6 +43,22 @@ int sb_packwrite_add(struct sb_packwrite *w, const git_oid *id,
 		     git_object_t type, const void *buf, size_t len);
 
 /*
+ * Appends a blob of exactly len bytes read from fd (from its current
+ * offset) with one buffer of 64 KiB, however large it is; id receives
+ * its id. -EAGAIN when fd ends before len bytes (the file shrank).
+ */
+int sb_packwrite_add_fd(struct sb_packwrite *w, int fd, size_t len,
+			git_oid *id);
+
+/*
+ * A pack of one blob read from fd as sb_packwrite_add_fd() does, into
+ * repo, whose database is then reloaded; nothing is written when repo
+ * has that blob already.
+ */
+int sb_packwrite_blob_fd(git_repository *repo, int fd, size_t len,
+			 git_oid *id);
+
+/*
  * Ends the pack and moves it into place; -EINVAL when the number of
  * objects added differs from the count announced or an id was added
  * twice. name (may be NULL) receives the pack's checksum, as in
@@ -55,6 +71,12 @@ void sb_packwrite_free(struct sb_packwrite *w);
 /* The id git gives an object: SHA-1 of "TYPE LEN\0" and the bytes. */
 void sb_packwrite_id(git_oid *out, git_object_t type, const void *buf,
 		     size_t len);
+
+/*
+ * Removes the temporary files of packs whose writer died (killed, power
+ * lost) and that nobody has written to for an hour; best effort.
+ */
+void sb_packwrite_sweep(git_repository *repo);
 
 /* objects/pack of repo into out; -ENAMETOOLONG when it does not fit. */
 int sb_packwrite_dir(git_repository *repo, char *out, size_t size);

@@ -10,6 +10,7 @@
 #include <git2.h>
 
 #include "crypto/err.h"
+#include "sync/packwrite.h"
 #include "sync/repo.h"
 #include "sync/repo_git.h"
 
@@ -124,6 +125,7 @@ int sb_repo_open(struct sb_repo **out, const char *path)
 	if (git_repository_open_ext(&git, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
 				    NULL))
 		return git_fail("cannot open the repository");
+	sb_packwrite_sweep(git);
 	return repo_wrap(out, git);
 }
 

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +177,49 @@ static void test_count_mismatch(void **state)
 	assert_int_equal(sb_packwrite_commit(w, NULL), -EINVAL);
 	sb_packwrite_free(w);
 	assert_int_equal(count(f->src, "objects/pack/*"), 0);
+}
+
+/* A blob streamed from a file: same id and bytes as from memory. */
+static void test_from_fd(void **state)
+{
+	struct fix *f = *state;
+	const size_t len = 3 * 65535 + 17;
+	uint8_t *buf = malloc(len);
+	git_odb_object *o;
+	git_oid want, got, again;
+	char path[128];
+	int fd;
+
+	fill(buf, len, 7);
+	snprintf(path, sizeof(path), "%s/big", f->root);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(git_odb_hash(&want, buf, len, GIT_OBJECT_BLOB), 0);
+	assert_int_equal(sb_packwrite_blob_fd(f->repo, fd, len, &got), 0);
+	assert_true(git_oid_equal(&want, &got));
+	assert_int_equal(git_odb_read(&o, f->odb, &got), 0);
+	assert_int_equal(git_odb_object_size(o), len);
+	assert_memory_equal(git_odb_object_data(o), buf, len);
+	git_odb_object_free(o);
+	assert_int_equal(count(f->src, "objects/pack/pack-*.idx"), 1);
+	assert_true(git_ok("git -C '%s' fsck --full --no-dangling "
+			   "--no-progress >/dev/null 2>&1", f->src));
+
+	/* the same bytes again: nothing new is written */
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(sb_packwrite_blob_fd(f->repo, fd, len, &again), 0);
+	assert_true(git_oid_equal(&want, &again));
+	assert_int_equal(count(f->src, "objects/pack/*"), 2);
+
+	/* a file shorter than announced (it shrank): -EAGAIN, no pack */
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(sb_packwrite_blob_fd(f->repo, fd, len + 1, &again),
+			 -EAGAIN);
+	assert_int_equal(count(f->src, "objects/pack/*"), 2);
+	close(fd);
+	free(buf);
 }
 
 /* A commit of n files named prefix-i on top of parent (NULL: first). */
@@ -382,6 +426,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_count_mismatch, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_from_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_url_forms, setup,
