@@ -19,8 +19,7 @@ struct push {
 	git_repository *dst;	/* the remote */
 	git_odb *odb, *dst_odb;
 	const char *url;
-	git_oid *want;
-	size_t n, alloc;
+	struct sb_oids want;	/* what the remote lacks */
 	git_push_transfer_progress_cb progress;
 	void *payload;
 };
@@ -76,17 +75,7 @@ static int url_path(char *out, size_t size, const char *url)
 
 static int want_add(struct push *p, const git_oid *id)
 {
-	size_t alloc = p->alloc ? 2 * p->alloc : 1024;
-	git_oid *v;
-
-	if (p->n == p->alloc) {
-		if (!(v = realloc(p->want, alloc * sizeof(*v))))
-			return -ENOMEM;
-		p->want = v;
-		p->alloc = alloc;
-	}
-	git_oid_cpy(&p->want[p->n++], id);
-	return 0;
+	return sb_oids_push(&p->want, id);
 }
 
 /* Without a rescan of the pack directory on every miss. */
@@ -158,22 +147,6 @@ static int collect(struct push *p, const git_oid *id, const git_oid *have)
 	return rc;
 }
 
-static int oid_order(const void *a, const void *b)
-{
-	return git_oid_cmp(a, b);
-}
-
-/* Commits walked more than once share trees: each object goes once. */
-static void want_unique(struct push *p)
-{
-	size_t i, n = 0;
-
-	qsort(p->want, p->n, sizeof(*p->want), oid_order);
-	for (i = 0; i < p->n; i++)
-		if (!n || !git_oid_equal(&p->want[n - 1], &p->want[i]))
-			git_oid_cpy(&p->want[n++], &p->want[i]);
-	p->n = n;
-}
 
 /*
  * An object of ours, read from whichever backend holds it without
@@ -221,21 +194,21 @@ static int send_objects(struct push *p)
 	void *buf;
 	int rc;
 
-	if (p->n > UINT32_MAX)
+	if (p->want.n > UINT32_MAX)
 		return sb_err_set(-EFBIG, "too many objects for one pack");
 	if ((rc = sb_packwrite_dir(p->dst, dir, sizeof(dir))) ||
-	    (rc = sb_packwrite_open(&w, dir, (uint32_t)p->n)))
+	    (rc = sb_packwrite_open(&w, dir, (uint32_t)p->want.n)))
 		return rc;
-	for (i = 0; !rc && i < p->n; i++) {
-		if ((rc = read_checked(p, &p->want[i], &buf, &len, &type,
+	for (i = 0; !rc && i < p->want.n; i++) {
+		if ((rc = read_checked(p, &p->want.v[i], &buf, &len, &type,
 				       &from)))
 			break;
-		rc = sb_packwrite_add(w, &p->want[i], type, buf, len);
+		rc = sb_packwrite_add(w, &p->want.v[i], type, buf, len);
 		git_odb_backend_data_free(from, buf);
 		bytes += len;
 		if (!rc && p->progress)
-			p->progress((unsigned)(i + 1), (unsigned)p->n, bytes,
-				    p->payload);
+			p->progress((unsigned)(i + 1), (unsigned)p->want.n,
+				    bytes, p->payload);
 	}
 	if (!rc)
 		rc = sb_packwrite_commit(w, NULL);
@@ -248,15 +221,7 @@ static int send_objects(struct push *p)
 /* The new pack on disk before any ref names it. */
 static int durable(struct push *p)
 {
-	const char *gd = git_repository_path(p->dst);
-	int fd = open(gd, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-	if (fd < 0 || syncfs(fd))
-		rc = sb_err_set(-errno, "cannot flush %s: %s", gd,
-				strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return rc;
+	return sb_repo_git_durable(p->dst);
 }
 
 static int rejected(struct push *p, const char *why)
@@ -330,8 +295,9 @@ static int push_run(struct push *p, const char *ref, const git_oid *id)
 		return 0;
 	if ((rc = collect(p, id, e ? NULL : &have)))
 		return rc;
-	want_unique(p);
-	if (p->n && ((rc = send_objects(p)) || (rc = durable(p))))
+	/* commits walked more than once share trees: each object once */
+	sb_oids_unique(&p->want);
+	if (p->want.n && ((rc = send_objects(p)) || (rc = durable(p))))
 		return rc;
 	return move_ref(p, ref, id, e ? NULL : &have);
 }
@@ -346,7 +312,7 @@ int sb_localpush(git_repository *repo, const char *url, const char *ref,
 
 	if (!rc)
 		rc = push_run(&p, ref, id);
-	free(p.want);
+	free(p.want.v);
 	git_odb_free(p.odb);
 	git_odb_free(p.dst_odb);
 	git_repository_free(p.dst);

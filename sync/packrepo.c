@@ -17,18 +17,13 @@
 /* Blobs held in memory before they go out as a pack of their own. */
 #define FLUSH_BYTES (16u << 20)
 
-/* A growing list of object ids. */
-struct ids {
-	git_oid *v;
-	size_t n, alloc;
-};
 
 struct sb_packrepo {
 	git_repository *repo;	/* the real one; its odb takes the packs */
 	git_repository *git;	/* over the mempack and the real objects */
 	git_odb_backend *mp;	/* owned by git's odb */
-	struct ids held;	/* blobs in the mempack since the last flush */
-	struct ids added;	/* sb_packrepo_add() since the last flush */
+	struct sb_oids held;	/* blobs in the mempack since the last flush */
+	struct sb_oids added;	/* sb_packrepo_add() since the last flush */
 	size_t bytes;		/* of the held blobs */
 	char objects[PATH_MAX];
 };
@@ -108,37 +103,8 @@ git_repository *sb_packrepo_git(struct sb_packrepo *p)
 	return p->git;
 }
 
-static int ids_push(struct ids *l, const git_oid *id)
-{
-	size_t alloc = l->alloc ? 2 * l->alloc : 256;
-	git_oid *n;
 
-	if (l->n == l->alloc) {
-		if (!(n = realloc(l->v, alloc * sizeof(*n))))
-			return -ENOMEM;
-		l->v = n;
-		l->alloc = alloc;
-	}
-	git_oid_cpy(&l->v[l->n++], id);
-	return 0;
-}
 
-static int oid_order(const void *a, const void *b)
-{
-	return git_oid_cmp(a, b);
-}
-
-/* Sorts the list and drops repeated ids (a tree is added once per run). */
-static void ids_unique(struct ids *l)
-{
-	size_t i, n = 0;
-
-	qsort(l->v, l->n, sizeof(*l->v), oid_order);
-	for (i = 0; i < l->n; i++)
-		if (!n || !git_oid_equal(&l->v[n - 1], &l->v[i]))
-			git_oid_cpy(&l->v[n++], &l->v[i]);
-	l->n = n;
-}
 
 /* One object from the mempack into the pack. */
 static int pack_one(struct sb_packrepo *p, struct sb_packwrite *w,
@@ -170,14 +136,14 @@ static int refresh(git_repository *g)
  * named) go into the repository as one stored pack; the mempack is
  * emptied, and both repositories reload the packs to find them there.
  */
-static int write_ids(struct sb_packrepo *p, struct ids *l)
+static int write_ids(struct sb_packrepo *p, struct sb_oids *l)
 {
 	struct sb_packwrite *w = NULL;
 	char dir[PATH_MAX];
 	size_t i;
 	int rc;
 
-	ids_unique(l);
+	sb_oids_unique(l);
 	if (!l->n)
 		return 0;
 	if (l->n > UINT32_MAX)
@@ -212,7 +178,7 @@ static int flush(struct sb_packrepo *p)
 	int rc = 0;
 
 	for (i = 0; !rc && i < p->added.n; i++)
-		rc = ids_push(&p->held, &p->added.v[i]);
+		rc = sb_oids_push(&p->held, &p->added.v[i]);
 	if (!rc)
 		rc = write_ids(p, &p->held);
 	p->added.n = 0;
@@ -222,7 +188,7 @@ static int flush(struct sb_packrepo *p)
 
 static int hold(struct sb_packrepo *p, const git_oid *id, size_t len)
 {
-	int rc = ids_push(&p->held, id);
+	int rc = sb_oids_push(&p->held, id);
 
 	if (rc)
 		return rc;
@@ -254,7 +220,7 @@ int sb_packrepo_add(struct sb_packrepo *p, const git_oid *id)
 {
 	if (!p->mp->exists(p->mp, id))
 		return 0;	/* in the repository already */
-	return ids_push(&p->added, id);
+	return sb_oids_push(&p->added, id);
 }
 
 int sb_packrepo_write(struct sb_packrepo *p)

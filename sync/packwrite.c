@@ -506,3 +506,36 @@ void sb_packwrite_sweep(git_repository *repo)
 			unlinkat(dirfd(d), de->d_name, 0);
 	closedir(d);
 }
+
+int sb_oids_push(struct sb_oids *l, const git_oid *id)
+{
+	size_t alloc = l->alloc ? 2 * l->alloc : 256;
+	git_oid *n;
+
+	if (l->n == l->alloc) {
+		if (!(n = realloc(l->v, alloc * sizeof(*n))))
+			return -ENOMEM;
+		l->v = n;
+		l->alloc = alloc;
+	}
+	git_oid_cpy(&l->v[l->n++], id);
+	return 0;
+}
+
+static int oid_order(const void *a, const void *b)
+{
+	return git_oid_cmp(a, b);
+}
+
+void sb_oids_unique(struct sb_oids *l)
+{
+	size_t i, n = 0;
+
+	if (!l->n)
+		return;
+	qsort(l->v, l->n, sizeof(*l->v), oid_order);
+	for (i = 0; i < l->n; i++)
+		if (!n || !git_oid_equal(&l->v[n - 1], &l->v[i]))
+			git_oid_cpy(&l->v[n++], &l->v[i]);
+	l->n = n;
+}

@@ -78,6 +78,18 @@ void sb_packwrite_id(git_oid *out, git_object_t type, const void *buf,
  */
 void sb_packwrite_sweep(git_repository *repo);
 
+/*
+ * The ids a pack is to hold, gathered in any order: sb_oids_unique()
+ * sorts them and drops repeats. Zero-initialise; free(l->v) when done.
+ */
+struct sb_oids {
+	git_oid *v;
+	size_t n, alloc;
+};
+
+int sb_oids_push(struct sb_oids *l, const git_oid *id);
+void sb_oids_unique(struct sb_oids *l);
+
 /* objects/pack of repo into out; -ENAMETOOLONG when it does not fit. */
 int sb_packwrite_dir(git_repository *repo, char *out, size_t size);
 

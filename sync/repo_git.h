@@ -13,6 +13,12 @@ git_repository *sb_repo_git(struct sb_repo *r);
 int sb_repo_git_fail(const char *what);
 
 /*
+ * One syncfs() of the file system that holds g: everything written there
+ * so far (objects, packs, refs) is on disk when it returns 0.
+ */
+int sb_repo_git_durable(git_repository *g);
+
+/*
  * The tree of a commit or tree id (hex) into *out (git_tree_free); hex
  * NULL or "" gives NULL (no tree). A bad id is SB_EFORMAT; an object that
  * cannot be read or peeled records "<what>: <libgit2's message>".
