@@ -33,6 +33,7 @@
 #include "sync/checkout.h"
 #include "sync/repo.h"
 #include "sync/statcache.h"
+#include "tests/unit/util.h"
 
 struct fix {
 	char top[64], a[96], b[96], cache[128];
@@ -44,25 +45,6 @@ struct fix {
 	char c1[SB_OID_HEX], t1[SB_OID_HEX];
 	char *snap;
 };
-
-static struct sb_secrets *fixed_secrets(void)
-{
-	uint8_t buf[37 + 32];
-	struct sb_secrets *s = NULL;
-
-	buf[0] = 1;
-	buf[1] = buf[2] = buf[3] = 0;
-	buf[4] = 1;
-	memset(buf + 5, 0x11, 32);
-	memset(buf + 37, 0x22, 32);
-	assert_int_equal(sb_secrets_parse(&s, buf, sizeof(buf)), 0);
-	return s;
-}
-
-static int sign_cb(char **armor, const void *buf, size_t len, void *ctx)
-{
-	return sb_sshsig_sign(armor, ctx, "git", buf, len);
-}
 
 /* Shell helpers: a command's whole output (malloc'd) and its status. */
 static char *run(size_t *len, const char *cmd)

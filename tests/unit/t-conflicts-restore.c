@@ -17,6 +17,7 @@
 #include "crypto/secrets.h"
 #include "fs/store.h"
 #include "sync/conflicts.h"
+#include "tests/unit/util.h"
 
 /* Kept versions: sealed records, ids, list, drop, restore of a property
  * (vCard / iCalendar, folding) and of a kept copy. */
@@ -29,20 +30,6 @@ struct fix {
 	char dir[PATH_MAX];
 	struct sb_store *st;
 };
-
-static struct sb_secrets *fixed_secrets(void)
-{
-	uint8_t buf[37 + 32];
-	struct sb_secrets *s = NULL;
-
-	buf[0] = 1;
-	buf[1] = buf[2] = buf[3] = 0;
-	buf[4] = 1;
-	memset(buf + 5, 0x11, 32);
-	memset(buf + 37, 0x22, 32);
-	assert_int_equal(sb_secrets_parse(&s, buf, sizeof(buf)), 0);
-	return s;
-}
 
 static int setup(void **state)
 {

@@ -19,6 +19,7 @@
 #include "fs/store.h"
 #include "sync/history.h"
 #include "sync/repo.h"
+#include "tests/unit/util.h"
 
 /*
  * History of a real repository: first-parent walk, changed paths
@@ -34,25 +35,6 @@ struct fix {
 	struct sb_signkey *key;
 	char c[4][SB_OID_HEX];
 };
-
-static struct sb_secrets *fixed_secrets(void)
-{
-	uint8_t buf[37 + 32];
-	struct sb_secrets *s = NULL;
-
-	buf[0] = 1;
-	buf[1] = buf[2] = buf[3] = 0;
-	buf[4] = 1;
-	memset(buf + 5, 0x11, 32);
-	memset(buf + 37, 0x22, 32);
-	assert_int_equal(sb_secrets_parse(&s, buf, sizeof(buf)), 0);
-	return s;
-}
-
-static int sign_cb(char **armor, const void *buf, size_t len, void *ctx)
-{
-	return sb_sshsig_sign(armor, ctx, "git", buf, len);
-}
 
 static void put(struct fix *f, const char *path)
 {

@@ -22,6 +22,7 @@
 #include "sync/merge.h"
 #include "sync/repo.h"
 #include "sync/statcache.h"
+#include "tests/unit/util.h"
 
 /*
  * sb_merge_trees() on two devices' commits (issue 4, "How it is checked",
@@ -46,25 +47,6 @@ struct fix {
 	char base[SB_OID_HEX], ca[SB_OID_HEX], cb[SB_OID_HEX];
 	int n;		/* stores made for merged trees */
 };
-
-static struct sb_secrets *fixed_secrets(void)
-{
-	uint8_t buf[37 + 32];
-	struct sb_secrets *s = NULL;
-
-	buf[0] = 1;
-	buf[1] = buf[2] = buf[3] = 0;
-	buf[4] = 1;
-	memset(buf + 5, 0x11, 32);
-	memset(buf + 37, 0x22, 32);
-	assert_int_equal(sb_secrets_parse(&s, buf, sizeof(buf)), 0);
-	return s;
-}
-
-static int sign_cb(char **armor, const void *buf, size_t len, void *ctx)
-{
-	return sb_sshsig_sign(armor, ctx, "git", buf, len);
-}
 
 static void dev_open(struct fix *f, struct dev *d, const char *name,
 		     int repo)

@@ -18,6 +18,7 @@
 #include "crypto/err.h"
 #include "crypto/secrets.h"
 #include "fs/store.h"
+#include "tests/unit/util.h"
 
 /* The store API: mkdir -p, atomic writes, reads, paths, walk/damage. */
 
@@ -27,20 +28,6 @@ struct fix {
 	char root[64];
 	struct sb_store *st;
 };
-
-static struct sb_secrets *fixed_secrets(void)
-{
-	uint8_t buf[37 + 32];
-	struct sb_secrets *s = NULL;
-
-	buf[0] = 1;
-	buf[1] = buf[2] = buf[3] = 0;
-	buf[4] = 1;
-	memset(buf + 5, 0x11, 32);
-	memset(buf + 37, 0x22, 32);
-	assert_int_equal(sb_secrets_parse(&s, buf, sizeof(buf)), 0);
-	return s;
-}
 
 static int setup(void **state)
 {

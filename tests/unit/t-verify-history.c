@@ -19,6 +19,7 @@
 #include "sync/policy.h"
 #include "sync/repo.h"
 #include "sync/verify.h"
+#include "tests/unit/util.h"
 
 /*
  * sb_verify_range as an attacker meets it: small vaults built commit by
@@ -65,11 +66,6 @@ struct fix {
 	char r0[SB_OID_HEX];	/* root: policy P0, signed by laptop */
 	char t0[SB_OID_HEX];	/* its tree */
 };
-
-static int sign_cb(char **armor, const void *buf, size_t len, void *ctx)
-{
-	return sb_sshsig_sign(armor, ctx, "git", buf, len);
-}
 
 static int setup(void **state)
 {
