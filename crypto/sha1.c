@@ -46,3 +46,20 @@ void sb_sha1_2(uint8_t out[SB_SHA1_LEN], const void *a, size_t alen,
 	iov[1].len = blen;
 	gcry_md_hash_buffers(GCRY_MD_SHA1, 0, out, iov, 2);
 }
+
+int sb_hmac_sha1(uint8_t out[SB_SHA1_LEN], const void *key, size_t keylen,
+		 const void *msg, size_t len)
+{
+	gcry_md_hd_t hd;
+
+	if (gcry_md_open(&hd, GCRY_MD_SHA1, GCRY_MD_FLAG_HMAC))
+		return sb_err_set(SB_ECRYPTO, "cannot open HMAC-SHA1");
+	if (gcry_md_setkey(hd, key, keylen)) {
+		gcry_md_close(hd);
+		return sb_err_set(SB_ECRYPTO, "cannot key HMAC-SHA1");
+	}
+	gcry_md_write(hd, msg, len);
+	memcpy(out, gcry_md_read(hd, GCRY_MD_SHA1), SB_SHA1_LEN);
+	gcry_md_close(hd);
+	return 0;
+}

@@ -6,6 +6,8 @@
  * writes itself (sync/packwrite.c): ciphertext it produced, never bytes
  * from elsewhere. Whatever arrives from a remote is named and checked by
  * libgit2's indexer with its collision-detecting SHA-1, not by this.
+ * HMAC-SHA1 is OpenSSH's hashing of known_hosts names
+ * (sync/knownhosts.c), nothing more.
  *
  * Ownership: sb_sha1_init() -> sb_sha1_final() or sb_sha1_free().
  */
@@ -30,5 +32,9 @@ void sb_sha1_free(struct sb_sha1 *s);
 /* The digest of the concatenation of two buffers. */
 void sb_sha1_2(uint8_t out[SB_SHA1_LEN], const void *a, size_t alen,
 	       const void *b, size_t blen);
+
+/* HMAC-SHA1 of msg under key; 0 or SB_ECRYPTO. */
+int sb_hmac_sha1(uint8_t out[SB_SHA1_LEN], const void *key, size_t keylen,
+		 const void *msg, size_t len);
 
 #endif

@@ -10,6 +10,7 @@
 #include "crypto/base64.h"
 #include "crypto/crypto.h"
 #include "crypto/err.h"
+#include "crypto/sha1.h"
 #include "sync/remote.h"
 
 /*
@@ -17,85 +18,6 @@
  * read here rather than through libssh2 so that hashed entries,
  * [host]:port, markers and the message on a mismatch are ours.
  */
-
-/* ---- SHA-1, only for matching hashed known_hosts names (HMAC-SHA1) ---- */
-
-static uint32_t rol32(uint32_t x, int n)
-{
-	return x << n | x >> (32 - n);
-}
-
-static void sha1_block(uint32_t h[5], const uint8_t *p)
-{
-	uint32_t w[80], v[5], f, k, t;
-	int i;
-
-	for (i = 0; i < 16; i++)
-		w[i] = sb_get_be32(p + 4 * i);
-	for (; i < 80; i++)
-		w[i] = rol32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-	memcpy(v, h, sizeof(v));
-	for (i = 0; i < 80; i++) {
-		if (i < 20) {
-			f = (v[1] & v[2]) | (~v[1] & v[3]);
-			k = 0x5a827999;
-		} else if (i < 40) {
-			f = v[1] ^ v[2] ^ v[3];
-			k = 0x6ed9eba1;
-		} else if (i < 60) {
-			f = (v[1] & v[2]) | (v[1] & v[3]) | (v[2] & v[3]);
-			k = 0x8f1bbcdc;
-		} else {
-			f = v[1] ^ v[2] ^ v[3];
-			k = 0xca62c1d6;
-		}
-		t = rol32(v[0], 5) + f + v[4] + k + w[i];
-		v[4] = v[3];
-		v[3] = v[2];
-		v[2] = rol32(v[1], 30);
-		v[1] = v[0];
-		v[0] = t;
-	}
-	for (i = 0; i < 5; i++)
-		h[i] += v[i];
-}
-
-/* SHA-1 of a (exactly 64 bytes) followed by b (at most 64 bytes). */
-static void sha1_64(uint8_t out[20], const uint8_t a[64], const uint8_t *b,
-		    size_t blen)
-{
-	uint32_t h[5] = { 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476,
-			  0xc3d2e1f0 };
-	uint8_t tail[128] = { 0 };
-	size_t tlen = blen + 1 + 8 <= 64 ? 64 : 128;
-	int i;
-
-	sha1_block(h, a);
-	memcpy(tail, b, blen);
-	tail[blen] = 0x80;
-	sb_put_be64(tail + tlen - 8, (uint64_t)(64 + blen) * 8);
-	sha1_block(h, tail);
-	if (tlen == 128)
-		sha1_block(h, tail + 64);
-	for (i = 0; i < 5; i++)
-		sb_put_be32(out + 4 * i, h[i]);
-}
-
-static void hmac_sha1(uint8_t out[20], const uint8_t *key, size_t keylen,
-		      const char *msg, size_t len)
-{
-	uint8_t pad[64], inner[20];
-	size_t i;
-
-	memset(pad, 0, sizeof(pad));
-	memcpy(pad, key, keylen);
-	for (i = 0; i < 64; i++)
-		pad[i] ^= 0x36;
-	sha1_64(inner, pad, (const uint8_t *)msg, len);
-	for (i = 0; i < 64; i++)
-		pad[i] ^= 0x36 ^ 0x5c;
-	sha1_64(out, pad, inner, sizeof(inner));
-}
 
 /* ---- known_hosts ---- */
 
@@ -141,7 +63,8 @@ static int hashed_match(const char *f, size_t len, const char *name)
 	    sb_base64_decode(hash, &hlen, bar + 1, len - (bar - f) - 1) ||
 	    hlen != 20)
 		return 0;
-	hmac_sha1(mac, salt, slen, name, strlen(name));
+	if (sb_hmac_sha1(mac, salt, slen, name, strlen(name)))
+		return 0;
 	return !memcmp(mac, hash, 20);
 }
 
@@ -291,18 +214,6 @@ static void fingerprint(char out[64], const struct kh_state *s)
 	out[7 + n] = '\0';
 }
 
-static int home_file(char *out, size_t size, const char *rel)
-{
-	const char *home = getenv("HOME");
-	struct passwd *pw;
-
-	if ((!home || !*home) && (pw = getpwuid(getuid())))
-		home = pw->pw_dir;
-	if (!home || (size_t)snprintf(out, size, "%s/%s", home, rel) >= size)
-		return sb_err_set(-ENOENT, "cannot find the home directory");
-	return 0;
-}
-
 static int pinned_check(struct kh_state *s, const char *pinned,
 			const char *fp)
 {
@@ -356,7 +267,7 @@ int sb_remote_hostkey_check(const char *known_hosts, const char *pinned,
 		return pinned_check(&s, pinned, fp);
 	if (known_hosts)
 		snprintf(path, sizeof(path), "%s", known_hosts);
-	else if ((rc = home_file(path, sizeof(path), ".ssh/known_hosts")))
+	else if ((rc = sb_remote_home_file(path, sizeof(path), ".ssh/known_hosts")))
 		return rc;
 	if ((rc = kh_scan(&s, path)) && rc != -ENOENT)
 		return sb_err_set(SB_EAUTH, "ssh: cannot read %s: %s; refusing "

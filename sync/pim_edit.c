@@ -165,24 +165,6 @@ static int find_comp(const struct text *t, const char *where, size_t *begin,
 }
 
 /* Writes one logical line folded at 75 octets (not inside UTF-8), CRLF. */
-static void emit_line(struct sb_textbuf *b, const char *s)
-{
-	size_t n = strlen(s), room = 75, cut;
-
-	while (n > room) {
-		cut = room;
-		while (cut > 1 && ((unsigned char)s[cut] & 0xc0) == 0x80)
-			cut--;
-		sb_textbuf_add(b, s, cut);
-		sb_textbuf_add(b, "\r\n ", 3);
-		s += cut;
-		n -= cut;
-		room = 74;
-	}
-	sb_textbuf_add(b, s, n);
-	sb_textbuf_add(b, "\r\n", 2);
-}
-
 int sb_pim_replace_prop(char **out, size_t *outlen, const char *s,
 			size_t len, const char *where, const char *what,
 			const char *line)
@@ -205,17 +187,17 @@ int sb_pim_replace_prop(char **out, size_t *outlen, const char *s,
 			depth--;
 		if (i > begin && i < end && !depth && key_is(t.l[i], what)) {
 			if (!put)
-				emit_line(&b, line);
+				sb_pim_emit_line(&b, line, strlen(line));
 			put = 1;
 			continue;
 		}
 		if (i == child && !put) {
-			emit_line(&b, line);
+			sb_pim_emit_line(&b, line, strlen(line));
 			put = 1;
 		}
 		if (i > begin && i < end && name_is(t.l[i], nlen, "BEGIN"))
 			depth++;
-		emit_line(&b, t.l[i]);
+		sb_pim_emit_line(&b, t.l[i], strlen(t.l[i]));
 	}
 	rc = b.oom ? -ENOMEM : 0;
 	if (!rc) {

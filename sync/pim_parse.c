@@ -474,7 +474,7 @@ int sb_pim_check(const char *buf, size_t len)
 
 
 /* Writes one logical line (no "\n" inside) folded, with CRLF. */
-static void emit_line(struct sb_textbuf *b, const char *s, size_t n)
+void sb_pim_emit_line(struct sb_textbuf *b, const char *s, size_t n)
 {
 	size_t room = 75;
 
@@ -498,7 +498,7 @@ void sb_pim_emit_text(struct sb_textbuf *b, const char *s)
 	while (*s) {
 		size_t n = strcspn(s, "\n");
 
-		emit_line(b, s, n);
+		sb_pim_emit_line(b, s, n);
 		s += n + (s[n] == '\n');
 	}
 }

@@ -73,6 +73,9 @@ int sb_pim_ts_cmp(const char *a, const char *b);
 
 /* Appends c unfolded, lines ended by "\n". */
 void sb_pim_ser(struct sb_textbuf *b, const struct comp *c);
+/* Appends one logical line s[0..n) (no "\n") folded at 75 octets, CRLF. */
+void sb_pim_emit_line(struct sb_textbuf *b, const char *s, size_t n);
+
 /* Appends the lines of s ("\n"-separated) folded at 75 octets, CRLF. */
 void sb_pim_emit_text(struct sb_textbuf *b, const char *s);
 

@@ -40,7 +40,7 @@ struct remote_ctx {
 	unsigned last_pct;
 };
 
-static int home_file(char *out, size_t size, const char *rel)
+int sb_remote_home_file(char *out, size_t size, const char *rel)
 {
 	const char *home = getenv("HOME");
 	struct passwd *pw;
@@ -305,7 +305,7 @@ static int cred_default(git_credential **out, struct remote_ctx *x,
 		tried_add(x, "the ssh-agent's keys");
 		return git_credential_ssh_key_from_agent(out, user);
 	}
-	if (step > 1 || home_file(key, sizeof(key), ".ssh/id_ed25519") ||
+	if (step > 1 || sb_remote_home_file(key, sizeof(key), ".ssh/id_ed25519") ||
 	    access(key, R_OK))
 		return cred_refuse(x, user);
 	return key_cred(out, x, user, key);

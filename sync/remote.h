@@ -86,6 +86,12 @@ int sb_remote_hostkey_check(const char *known_hosts, const char *pinned,
 			    const char *host, int port, const void *key,
 			    size_t keylen, const unsigned char *sha256);
 
+/*
+ * $HOME/rel (the passwd entry's home when HOME is unset) into out;
+ * -ENOENT with a message when there is no home or it does not fit.
+ */
+int sb_remote_home_file(char *out, size_t size, const char *rel);
+
 /* Copies url to out (size bytes, truncated) without any password. */
 void sb_remote_url_redact(char *out, size_t size, const char *url);
 
