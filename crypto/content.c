@@ -1,4 +1,5 @@
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,9 @@ struct sb_content_keys {
 
 struct sb_cfile {
 	gcry_cipher_hd_t h;		/* keyed with the per-file key */
+	uint8_t *key;			/* the per-file key (secure memory),
+					   for sb_cfile_decrypt_shared */
+	uint64_t serial;		/* unique in this process */
 	unsigned nonce_next, nonce_end;	/* unused nonces: [next, end) */
 	uint8_t prefix[SB_CONTENT_PREFIX];
 	uint8_t aad[AAD_LEN];		/* index, last: set per block */
@@ -155,20 +159,23 @@ static int gcm_open(gcry_cipher_hd_t h, const uint8_t *aad, size_t aadlen,
 	return rc;
 }
 
-/* Keys f->h with HKDF(content key of the epoch, salt = file ID). */
+/*
+ * Keys f->h with HKDF(content key of the epoch, salt = file ID), and keeps
+ * the key in secure memory for the threads' own handles.
+ */
 static int cfile_key(struct sb_cfile *f, const uint8_t content_key[CONTENT_KEY])
 {
-	uint8_t *key = sb_secure_alloc(CONTENT_KEY);
+	static uint64_t serials;
 	int rc;
 
-	if (!key)
+	if (!(f->key = sb_secure_alloc(CONTENT_KEY)))
 		return -ENOMEM;
-	rc = sb_hkdf_sha256(key, CONTENT_KEY, content_key, CONTENT_KEY,
+	f->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
+	rc = sb_hkdf_sha256(f->key, CONTENT_KEY, content_key, CONTENT_KEY,
 			    f->prefix + OFF_FILE_ID, SB_CONTENT_FILE_ID,
 			    file_info, sizeof(file_info) - 1);
-	if (!rc && gcry_cipher_setkey(f->h, key, CONTENT_KEY))
+	if (!rc && gcry_cipher_setkey(f->h, f->key, CONTENT_KEY))
 		rc = sb_err_set(SB_ECRYPTO, "cannot key AES-256-GCM");
-	sb_secure_free(key, CONTENT_KEY);
 	return rc;
 }
 
@@ -177,6 +184,8 @@ void sb_cfile_free(struct sb_cfile *f)
 	if (!f)
 		return;
 	gcry_cipher_close(f->h);
+	if (f->key)
+		sb_secure_free(f->key, CONTENT_KEY);
 	sb_wipe(f, sizeof(*f));
 	free(f);
 }
@@ -366,10 +375,10 @@ static int block_len_ok(uint64_t index, int last, size_t len)
 	return len > 0 || index == 0;
 }
 
-static void block_aad(struct sb_cfile *f, uint64_t index, int last)
+static void block_aad(uint8_t aad[AAD_LEN], uint64_t index, int last)
 {
-	sb_put_be64(f->aad + AAD_INDEX, index);
-	f->aad[AAD_LAST] = last ? 1 : 0;
+	sb_put_be64(aad + AAD_INDEX, index);
+	aad[AAD_LAST] = last ? 1 : 0;
 }
 
 int sb_cfile_encrypt_block(struct sb_cfile *f, uint64_t index, int last,
@@ -379,12 +388,14 @@ int sb_cfile_encrypt_block(struct sb_cfile *f, uint64_t index, int last,
 		return sb_err_set(-EINVAL, "%s content block %" PRIu64
 				  " cannot hold %zu bytes",
 				  last ? "last" : "inner", index, len);
-	block_aad(f, index, last);
+	block_aad(f->aad, index, last);
 	return gcm_seal(f, f->aad, AAD_LEN, plain, len, out);
 }
 
-int sb_cfile_decrypt_block(struct sb_cfile *f, uint64_t index, int last,
-			   const uint8_t *in, size_t inlen, uint8_t *plain)
+/* One block with handle h; aad holds f's version and file ID. */
+static int decrypt_block(gcry_cipher_hd_t h, uint8_t aad[AAD_LEN],
+			 uint64_t index, int last, const uint8_t *in,
+			 size_t inlen, uint8_t *plain)
 {
 	size_t len = inlen - SB_CONTENT_OVERHEAD;
 	int rc;
@@ -393,12 +404,86 @@ int sb_cfile_decrypt_block(struct sb_cfile *f, uint64_t index, int last,
 		return sb_err_set(SB_EFORMAT, "%s content block %" PRIu64
 				  " cannot be %zu bytes long",
 				  last ? "last" : "inner", index, inlen);
-	block_aad(f, index, last);
-	rc = gcm_open(f->h, f->aad, AAD_LEN, in, len, plain);
+	block_aad(aad, index, last);
+	rc = gcm_open(h, aad, AAD_LEN, in, len, plain);
 	if (rc == SB_EAUTH)
 		sb_err_set(rc, "content block %" PRIu64
 			   " fails authentication", index);
 	return rc;
+}
+
+int sb_cfile_decrypt_block(struct sb_cfile *f, uint64_t index, int last,
+			   const uint8_t *in, size_t inlen, uint8_t *plain)
+{
+	return decrypt_block(f->h, f->aad, index, last, in, inlen, plain);
+}
+
+/* The calling thread's own handle, last keyed for the file `serial`. */
+struct thread_handle {
+	gcry_cipher_hd_t h;
+	uint64_t serial;
+};
+
+static pthread_key_t th_key;
+static pthread_once_t th_once = PTHREAD_ONCE_INIT;
+
+static void th_free(void *v)
+{
+	struct thread_handle *t = v;
+
+	gcry_cipher_close(t->h);
+	free(t);
+}
+
+static void th_init(void)
+{
+	pthread_key_create(&th_key, th_free);
+}
+
+/* The thread's handle keyed for f (keyed again only when f changes). */
+static int thread_handle(const struct sb_cfile *f, gcry_cipher_hd_t *out)
+{
+	struct thread_handle *t;
+
+	pthread_once(&th_once, th_init);
+	t = pthread_getspecific(th_key);
+	if (!t) {
+		if (!(t = calloc(1, sizeof(*t))))
+			return -ENOMEM;
+		if (gcry_cipher_open(&t->h, GCRY_CIPHER_AES256,
+				     GCRY_CIPHER_MODE_GCM,
+				     GCRY_CIPHER_SECURE)) {
+			free(t);
+			return sb_err_set(SB_ECRYPTO,
+					  "cannot open AES-256-GCM");
+		}
+		if (pthread_setspecific(th_key, t)) {
+			th_free(t);
+			return -ENOMEM;
+		}
+	}
+	if (t->serial != f->serial) {
+		t->serial = 0;
+		if (gcry_cipher_setkey(t->h, f->key, CONTENT_KEY))
+			return sb_err_set(SB_ECRYPTO, "cannot key AES-256-GCM");
+		t->serial = f->serial;
+	}
+	*out = t->h;
+	return 0;
+}
+
+int sb_cfile_decrypt_shared(const struct sb_cfile *f, uint64_t index,
+			    int last, const uint8_t *in, size_t inlen,
+			    uint8_t *plain)
+{
+	uint8_t aad[AAD_LEN];
+	gcry_cipher_hd_t h = NULL;
+	int rc = thread_handle(f, &h);
+
+	if (rc)
+		return rc;
+	memcpy(aad, f->aad, AAD_INDEX);
+	return decrypt_block(h, aad, index, last, in, inlen, plain);
 }
 
 static uint64_t content_nblocks(uint64_t plain_size)

@@ -22,8 +22,8 @@
  * Contents never depend on the file's name: a rename rewrites nothing.
  *
  * Thread safety: a struct sb_cfile is used by one thread at a time (the
- * caller locks); struct sb_content_keys is read-only after creation and
- * may be shared.
+ * caller locks), except for sb_cfile_decrypt_shared; struct
+ * sb_content_keys is read-only after creation and may be shared.
  */
 
 #include <stddef.h>
@@ -63,8 +63,8 @@ void sb_content_keys_free(struct sb_content_keys *k);
 uint32_t sb_content_keys_epoch(const struct sb_content_keys *k);
 
 /*
- * One file's crypto state: the per-file key, only inside an open cipher
- * handle (secure memory), and a batch of unused nonces. It does not refer
+ * One file's crypto state: the per-file key (secure memory, and inside an
+ * open cipher handle), and a batch of unused nonces. It does not refer
  * to the struct sb_content_keys it was made from, which may be freed
  * first. Do not use one in both processes after fork(): both would take
  * the same nonces from the batch.
@@ -114,6 +114,18 @@ int sb_cfile_encrypt_block(struct sb_cfile *f, uint64_t index, int last,
 			   const uint8_t *plain, size_t len, uint8_t *out);
 int sb_cfile_decrypt_block(struct sb_cfile *f, uint64_t index, int last,
 			   const uint8_t *in, size_t inlen, uint8_t *plain);
+
+/*
+ * sb_cfile_decrypt_block for readers that share f: any number of threads
+ * may call it on one f at once (and with sb_cfile_decrypt_block or
+ * sb_cfile_encrypt_block running on f under the caller's lock, which
+ * leave f's key alone). Each thread decrypts with a cipher handle of its
+ * own (secure memory, freed when the thread exits), keyed again only
+ * when the thread moves to another file. f must outlive the call.
+ */
+int sb_cfile_decrypt_shared(const struct sb_cfile *f, uint64_t index,
+			    int last, const uint8_t *in, size_t inlen,
+			    uint8_t *plain);
 
 /*
  * Sizes: backing (whole file, header included) <-> plaintext. They are

@@ -162,7 +162,7 @@ int sb_ofile_create(struct sb_ofile *of, const struct sb_store *st, int fd,
 		of->cf = NULL;
 		return rc;
 	}
-	pthread_mutex_init(&of->lock, NULL);
+	pthread_rwlock_init(&of->lock, NULL);
 	of->fd = fd;
 	return 0;
 }
@@ -184,7 +184,7 @@ int sb_ofile_load(struct sb_ofile *of, const struct sb_store *st, int fd)
 		rc = sb_cfile_open(&of->cf, st->keys, of->header, NULL);
 	if (rc)
 		return rc == SB_EFORMAT || rc == SB_EVERSION ? SB_EAUTH : rc;
-	pthread_mutex_init(&of->lock, NULL);
+	pthread_rwlock_init(&of->lock, NULL);
 	of->fd = fd;
 	return 0;
 }
@@ -196,7 +196,7 @@ void sb_ofile_release(struct sb_ofile *of)
 	if (of->fd >= 0)
 		close(of->fd);
 	of->fd = -1;
-	pthread_mutex_destroy(&of->lock);
+	pthread_rwlock_destroy(&of->lock);
 }
 
 /* Decrypts block b of the file of size into plain (block_len bytes). */
@@ -238,10 +238,10 @@ int sb_ofile_read(struct sb_ofile *of, const uint8_t **out, size_t *n,
 	rc = full_pread(of->fd, t->c, clen, sb_content_block_offset(first));
 	for (b = first; !rc && b <= last; b++) {
 		len = block_len(of->size, b) + SB_CONTENT_OVERHEAD;
-		rc = sb_cfile_decrypt_block(of->cf, b,
-					    b == last_index(of->size),
-					    t->c + coff,
-					    len, t->p + (b - first) * B);
+		rc = sb_cfile_decrypt_shared(of->cf, b,
+					     b == last_index(of->size),
+					     t->c + coff,
+					     len, t->p + (b - first) * B);
 		coff += len;
 	}
 	if (rc)

@@ -13,7 +13,10 @@
  * paths allocate nothing per request.
  *
  * Thread safety: the caller holds of->lock around every call but
- * sb_ofile_init / sb_ofile_release.
+ * sb_ofile_create / sb_ofile_load / sb_ofile_release: shared (read) for
+ * sb_ofile_read, which decrypts with the calling thread's own cipher
+ * handle so that the kernel's readahead requests on one file decrypt in
+ * parallel; exclusive (write) for every other call.
  */
 
 #include <pthread.h>
@@ -25,7 +28,7 @@
 #include "fs/backing.h"
 
 struct sb_ofile {
-	pthread_mutex_t lock;
+	pthread_rwlock_t lock;	/* readers share it (sb_ofile_read) */
 	int fd;			/* backing file, O_RDWR when allowed */
 	int rdonly;		/* fd is O_RDONLY (no write permission) */
 	struct sb_cfile *cf;

@@ -163,9 +163,9 @@ int sb_fs_set_size(struct sb_fs *fs, struct sb_node *n, uint64_t size)
 
 	if (rc)
 		return rc;
-	pthread_mutex_lock(&of->lock);
+	pthread_rwlock_wrlock(&of->lock);
 	rc = of->rdonly ? -EACCES : sb_ofile_truncate(of, size);
-	pthread_mutex_unlock(&of->lock);
+	pthread_rwlock_unlock(&of->lock);
 	sb_fs_of_put(fs, n);
 	return sb_fs_err(fs, n, rc);
 }
@@ -177,9 +177,9 @@ int sb_fs_refresh_meta(struct sb_fs *fs, struct sb_node *n)
 
 	if (rc)
 		return rc;
-	pthread_mutex_lock(&of->lock);
+	pthread_rwlock_wrlock(&of->lock);
 	rc = of->rdonly ? 0 : sb_ofile_refresh_meta(of);
-	pthread_mutex_unlock(&of->lock);
+	pthread_rwlock_unlock(&of->lock);
 	sb_fs_of_put(fs, n);
 	return sb_fs_err(fs, n, rc);
 }
@@ -245,9 +245,9 @@ static int do_open(struct sb_fs *fs, struct sb_node *n,
 	if (of->rdonly && (fi->flags & O_ACCMODE) != O_RDONLY)
 		rc = -EACCES;
 	if (!rc && (fi->flags & O_TRUNC)) {
-		pthread_mutex_lock(&of->lock);
+		pthread_rwlock_wrlock(&of->lock);
 		rc = sb_fs_err(fs, n, sb_ofile_truncate(of, 0));
-		pthread_mutex_unlock(&of->lock);
+		pthread_rwlock_unlock(&of->lock);
 	}
 	if (rc)
 		sb_fs_of_put(fs, n);
@@ -331,9 +331,9 @@ void sb_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	size_t got;
 	int rc;
 
-	pthread_mutex_lock(&of->lock);
+	pthread_rwlock_rdlock(&of->lock);
 	rc = sb_ofile_read(of, &buf, &got, size, (uint64_t)off);
-	pthread_mutex_unlock(&of->lock);
+	pthread_rwlock_unlock(&of->lock);
 	rc = sb_fs_err(fs, n, rc);
 	if (rc)
 		fuse_reply_err(req, -rc);
@@ -373,14 +373,14 @@ void sb_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	struct sb_ofile *of = n->of;
 	int rc;
 
-	pthread_mutex_lock(&of->lock);
+	pthread_rwlock_wrlock(&of->lock);
 	if (of->rdonly)
 		rc = -EBADF;
 	else if (fs->writeback)
 		rc = write_keep_mtime(of, buf, size, (uint64_t)off);
 	else
 		rc = sb_ofile_write(of, buf, size, (uint64_t)off);
-	pthread_mutex_unlock(&of->lock);
+	pthread_rwlock_unlock(&of->lock);
 	rc = sb_fs_err(fs, n, rc);
 	if (rc)
 		fuse_reply_err(req, -rc);
@@ -398,10 +398,10 @@ void sb_fs_flush(fuse_req_t req, fuse_ino_t ino,
 
 	/* The kernel wrote back its dirty pages before this: keep the
 	 * plaintext mtime in the header now. */
-	pthread_mutex_lock(&of->lock);
+	pthread_rwlock_wrlock(&of->lock);
 	if (of->dirty && !of->rdonly)
 		rc = sb_ofile_refresh_meta(of);
-	pthread_mutex_unlock(&of->lock);
+	pthread_rwlock_unlock(&of->lock);
 	fuse_reply_err(req, -sb_fs_err(fs, n, rc));
 }
 
@@ -424,10 +424,10 @@ void sb_fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 	/* The header's mtime goes to disk with the data, and the flush
 	 * that follows has nothing left to write. */
-	pthread_mutex_lock(&of->lock);
+	pthread_rwlock_wrlock(&of->lock);
 	if (of->dirty && !of->rdonly)
 		rc = sb_ofile_refresh_meta(of);
-	pthread_mutex_unlock(&of->lock);
+	pthread_rwlock_unlock(&of->lock);
 	if (!rc && (datasync ? fdatasync(of->fd) : fsync(of->fd)))
 		rc = -errno;
 	fuse_reply_err(req, -sb_fs_err(fs, n, rc));

@@ -152,9 +152,9 @@ void sb_fs_fix_attr(struct sb_fs *fs, struct sb_node *n, int dirfd,
 	struct sb_ofile *of = n ? sb_fs_of_acquire(fs, n) : NULL;
 
 	if (of) {
-		pthread_mutex_lock(&of->lock);
+		pthread_rwlock_rdlock(&of->lock);
 		sb->st_size = (off_t)of->size;
-		pthread_mutex_unlock(&of->lock);
+		pthread_rwlock_unlock(&of->lock);
 		sb_fs_of_put(fs, n);
 	} else if (S_ISREG(sb->st_mode)) {
 		sb->st_size = (off_t)sb_file_plain_size((uint64_t)sb->st_size);

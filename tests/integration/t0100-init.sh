@@ -2,7 +2,7 @@
 # sealbox init, info, passwd: the vault on disk, stock git verification,
 # bad input (wrong passphrase, damaged files, unknown versions), and no
 # secret written unencrypted.
-. "$SB_SRC/tests/lib.sh"
+. "${SB_SRC:?run the tests with make check, which sets SB_SRC}/tests/lib.sh"
 plan 30
 
 V=$T/v

@@ -12,7 +12,7 @@
 #
 #   make DEVELOPER=1 build-tests && SEALBOX=$PWD/sealbox SB_SRC=$PWD \
 #       prove -v tests/integration/t0300-fs-semantics.sh
-. "$SB_SRC/tests/lib.sh"
+. "${SB_SRC:?run the tests with make check, which sets SB_SRC}/tests/lib.sh"
 
 FSS=$SB_BUILD/tests/tools/fs-semantics
 [ -x "$FSS" ] || bail "$FSS is not built (make build-tests)"

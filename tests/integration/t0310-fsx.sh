@@ -9,7 +9,7 @@
 #   FSX_OPS   number of operations (20000; make stress runs 1000000)
 #   FSX_SEED  seed (random, printed: set it to repeat a failing run)
 #   SB_NATIVE=1  runs on two plain directories (no vault, no remount)
-. "$SB_SRC/tests/lib.sh"
+. "${SB_SRC:?run the tests with make check, which sets SB_SRC}/tests/lib.sh"
 
 FSX=$SB_BUILD/tests/tools/fsx
 [ -x "$FSX" ] || bail "$FSX is not built (make build-tests)"

@@ -2,7 +2,7 @@
 # A damaged or tampered file reads as EIO for that file alone, with one log
 # line naming its plaintext path; never wrong bytes; every other file stays
 # readable; sealbox fsck names it and exits non-zero.
-. "$SB_SRC/tests/lib.sh"
+. "${SB_SRC:?run the tests with make check, which sets SB_SRC}/tests/lib.sh"
 plan 12
 
 V=$T/v M=$T/m

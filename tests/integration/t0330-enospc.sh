@@ -1,7 +1,7 @@
 #!/bin/bash
 # A full disk gives ENOSPC to the writer; everything written and fsynced
 # before is intact, and the vault works again once space is freed.
-. "$SB_SRC/tests/lib.sh"
+. "${SB_SRC:?run the tests with make check, which sets SB_SRC}/tests/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root to mount a small tmpfs"
 plan 8
 

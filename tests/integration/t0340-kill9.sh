@@ -2,7 +2,7 @@
 # kill -9 of the daemon during heavy writing: after sealbox umount and a
 # new mount, every file fsynced before the kill reads back exactly, and
 # fsck is clean apart from files being written at that moment.
-. "$SB_SRC/tests/lib.sh"
+. "${SB_SRC:?run the tests with make check, which sets SB_SRC}/tests/lib.sh"
 plan 6
 
 V=$T/v M=$T/m

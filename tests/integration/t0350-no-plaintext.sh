@@ -1,7 +1,7 @@
 #!/bin/bash
 # The vault never holds a byte of plaintext: write messages, names and
 # symlink targets with a marker and search the whole vault for it.
-. "$SB_SRC/tests/lib.sh"
+. "${SB_SRC:?run the tests with make check, which sets SB_SRC}/tests/lib.sh"
 plan 4
 
 V=$T/v M=$T/m

@@ -4,7 +4,7 @@
 # non-zero exit before any daemon starts; the daemon gets the keys over a
 # pipe (never argv, the environment or a file) and its peak memory stays
 # under 64 MiB although the vault uses the full-size KDF (256 MiB).
-. "$SB_SRC/tests/lib.sh"
+. "${SB_SRC:?run the tests with make check, which sets SB_SRC}/tests/lib.sh"
 
 [ -c /dev/fuse ] || skip_all "no /dev/fuse"
 V=$T/v M=$T/mnt

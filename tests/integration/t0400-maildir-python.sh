@@ -7,7 +7,7 @@
 #
 # SB_NATIVE=1 runs the same checks on a plain directory (to tell a tool's
 # behaviour from the mount's).
-. "$SB_SRC/tests/lib.sh"
+. "${SB_SRC:?run the tests with make check, which sets SB_SRC}/tests/lib.sh"
 . "$SB_SRC/tests/integration/lib-tools.sh"
 sb_need notmuch
 plan 26

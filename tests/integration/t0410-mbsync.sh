@@ -6,7 +6,7 @@
 # nothing on either side.
 #
 # SB_NATIVE=1 runs the same checks on a plain directory.
-. "$SB_SRC/tests/lib.sh"
+. "${SB_SRC:?run the tests with make check, which sets SB_SRC}/tests/lib.sh"
 . "$SB_SRC/tests/integration/lib-tools.sh"
 sb_need mbsync
 sb_need_dovecot

@@ -8,7 +8,7 @@
 # Dovecot's mail processes never run as root, so the mount is made with
 # allow_other,default_permissions and the mail tree is chowned to them.
 # SB_NATIVE=1 runs the same checks on a plain directory.
-. "$SB_SRC/tests/lib.sh"
+. "${SB_SRC:?run the tests with make check, which sets SB_SRC}/tests/lib.sh"
 . "$SB_SRC/tests/integration/lib-tools.sh"
 sb_need_dovecot
 plan 29

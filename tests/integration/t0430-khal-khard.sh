@@ -7,7 +7,7 @@
 # result survives a remount.
 #
 # SB_NATIVE=1 runs the same checks on a plain directory.
-. "$SB_SRC/tests/lib.sh"
+. "${SB_SRC:?run the tests with make check, which sets SB_SRC}/tests/lib.sh"
 . "$SB_SRC/tests/integration/lib-tools.sh"
 sb_need khal khard
 plan 33

@@ -6,7 +6,7 @@
 # the file; a sync with nothing to do changes nothing on either side.
 #
 # SB_NATIVE=1 runs the same checks on a plain directory.
-. "$SB_SRC/tests/lib.sh"
+. "${SB_SRC:?run the tests with make check, which sets SB_SRC}/tests/lib.sh"
 . "$SB_SRC/tests/integration/lib-tools.sh"
 sb_need vdirsyncer
 "$PY" -c 'import radicale' 2>/dev/null ||

@@ -6,7 +6,7 @@
 # server-refused push is SB_EREJECT with the server's ref unchanged; a
 # port nobody listens on is SB_ENET. Plain git repositories are driven
 # through tests/tools/sb-remote (exit 4 SB_ENET, 5 SB_EAUTH, 6 SB_EREJECT).
-. "$SB_SRC/tests/lib.sh"
+. "${SB_SRC:?run the tests with make check, which sets SB_SRC}/tests/lib.sh"
 . "$SB_SRC/tests/integration/lib-servers.sh"
 srv_need_ssh
 srv_need_https

@@ -4,7 +4,7 @@
 # enrolment (signed by the recovery key) reaches the remote, where stock git
 # verifies every commit. Refusals: an empty remote, another vault's recovery
 # key, an unsigned commit on top, a non-empty target, a device name taken.
-. "$SB_SRC/tests/lib.sh"
+. "${SB_SRC:?run the tests with make check, which sets SB_SRC}/tests/lib.sh"
 plan 46
 
 P=$(sb_passfile)

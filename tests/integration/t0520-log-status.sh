@@ -3,7 +3,7 @@
 # paths and per-folder summaries, pending changes against the stat cache,
 # ahead/behind, the sync state (last sync, refused commits), MOUNTPOINT
 # arguments, and a history holding a commit nobody signed.
-. "$SB_SRC/tests/lib.sh"
+. "${SB_SRC:?run the tests with make check, which sets SB_SRC}/tests/lib.sh"
 PLAN=67
 plan $PLAN
 

@@ -4,7 +4,7 @@
 # syncing in every order, all devices hold identical plaintext trees with
 # the expected merge results, nothing is lost, and stock git verifies every
 # commit, merges included.
-. "$SB_SRC/tests/lib.sh"
+. "${SB_SRC:?run the tests with make check, which sets SB_SRC}/tests/lib.sh"
 plan 35
 
 P=$(sb_passfile)

@@ -12,7 +12,7 @@
 #   SEED=N           another seed (the seed is printed; default fixed)
 #   CONVERGE_OPS=N   operations per device (default 300)
 #   CONVERGE_ROUNDS=N  rounds (default 12)
-. "$SB_SRC/tests/lib.sh"
+. "${SB_SRC:?run the tests with make check, which sets SB_SRC}/tests/lib.sh"
 
 SEED=${SEED:-20261128}
 OPS=${CONVERGE_OPS:-300}

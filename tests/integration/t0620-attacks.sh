@@ -4,7 +4,7 @@
 # remote reset to an older commit, rewritten history and a corrupted
 # object are each refused with a clear message, and the store, the mount
 # and refs/heads/main stay exactly as they were.
-. "$SB_SRC/tests/lib.sh"
+. "${SB_SRC:?run the tests with make check, which sets SB_SRC}/tests/lib.sh"
 plan 25
 
 P=$(sb_passfile)

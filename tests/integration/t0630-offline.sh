@@ -14,7 +14,7 @@
 #     (never half-merged), the next sync completes, both devices hold the
 #     same tree, main equals the remote's, fsck is clean. The same with a
 #     direct (unmounted) `sealbox sync` killed mid-way.
-. "$SB_SRC/tests/lib.sh"
+. "${SB_SRC:?run the tests with make check, which sets SB_SRC}/tests/lib.sh"
 
 "$SEALBOX" help 2>&1 | grep -q '^  sync ' || skip_all "no sealbox sync yet"
 . "$SB_SRC/tests/integration/lib-servers.sh"
