@@ -19,6 +19,8 @@
 #define BACKOFF_MIN 5
 #define BACKOFF_MAX 300
 #define SYNC_NICE 10
+/* How long an explicit sync waits for the watcher to read what is queued. */
+#define CATCH_UP_MS 5000
 
 struct sb_syncd {
 	struct sb_vault *v;
@@ -184,6 +186,8 @@ static int on_sync(const char *args, FILE *out, void *arg)
 
 	if ((rc = sb_changes_new(&c)))
 		return rc;
+	if (sb_watch_catch_up(d->watch, CATCH_UP_MS))
+		c->all = 1;
 	if (sb_watch_take(d->watch, c))
 		c->all = 1;
 	rc = sb_sync_run(d->engine, c, &rep, out);
@@ -257,6 +261,8 @@ void sb_syncd_stop(struct sb_syncd *d)
 	pthread_join(d->thread, NULL);
 	d->running = 0;
 	if (!sb_changes_new(&c)) {
+		if (sb_watch_catch_up(d->watch, CATCH_UP_MS))
+			c->all = 1;
 		if (sb_watch_take(d->watch, c))
 			c->all = 1;
 		sb_sync_run(d->engine, c, &rep, NULL);

@@ -82,9 +82,15 @@ int sb_fs_new_path(struct sb_fs *fs, struct sb_node *parent,
  * with sb_fs_of_put(). */
 struct sb_ofile *sb_fs_of_acquire(struct sb_fs *fs, struct sb_node *n);
 void sb_fs_of_put(struct sb_fs *fs, struct sb_node *n);
-/* truncate / header mtime, opening the file when it is not open. */
+/* truncate / times, opening the file when it is not open. */
 int sb_fs_set_size(struct sb_fs *fs, struct sb_node *n, uint64_t size);
-int sb_fs_refresh_meta(struct sb_fs *fs, struct sb_node *n);
+/*
+ * Sets a regular file's times through its descriptor and writes the
+ * mtime into the header, under the file's lock: a RELEASE refreshing the
+ * header at the same time cannot put back the mtime it read before.
+ */
+int sb_fs_set_times(struct sb_fs *fs, struct sb_node *n,
+		    const struct timespec ts[2]);
 
 /* File operations (fs/open.c). */
 void sb_fs_create(fuse_req_t req, fuse_ino_t pino, const char *name,
@@ -94,7 +100,6 @@ void sb_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct fuse_file_info *fi);
 void sb_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		 size_t size, off_t off, struct fuse_file_info *fi);
-void sb_fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void sb_fs_release(fuse_req_t req, fuse_ino_t ino,
 		   struct fuse_file_info *fi);
 void sb_fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,

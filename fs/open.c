@@ -170,7 +170,8 @@ int sb_fs_set_size(struct sb_fs *fs, struct sb_node *n, uint64_t size)
 	return sb_fs_err(fs, n, rc);
 }
 
-int sb_fs_refresh_meta(struct sb_fs *fs, struct sb_node *n)
+int sb_fs_set_times(struct sb_fs *fs, struct sb_node *n,
+		    const struct timespec ts[2])
 {
 	struct sb_ofile *of;
 	int rc = of_get(fs, n, &of);
@@ -178,7 +179,10 @@ int sb_fs_refresh_meta(struct sb_fs *fs, struct sb_node *n)
 	if (rc)
 		return rc;
 	pthread_rwlock_wrlock(&of->lock);
-	rc = of->rdonly ? 0 : sb_ofile_refresh_meta(of);
+	if (futimens(of->fd, ts))
+		rc = -errno;
+	else if (!of->rdonly)
+		rc = sb_ofile_refresh_meta(of);
 	pthread_rwlock_unlock(&of->lock);
 	sb_fs_of_put(fs, n);
 	return sb_fs_err(fs, n, rc);
@@ -388,29 +392,30 @@ void sb_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		fuse_reply_write(req, size);
 }
 
-void sb_fs_flush(fuse_req_t req, fuse_ino_t ino,
-			struct fuse_file_info *fi)
+/*
+ * No flush operation: the kernel then sends no FLUSH on close() (it takes
+ * ENOSYS once for all), which saves a round trip per close. With the
+ * writeback cache, close() still writes the dirty pages back (and sends
+ * the mtime) and reports their errors; locks are the kernel's own.
+ *
+ * The last step of a handle: the header takes the mtime the backing file
+ * was left with (pages written back after the kernel's last SETATTR).
+ * The kernel does not wait for this reply, nor look at its error.
+ */
+void sb_fs_release(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
 {
 	struct sb_fs *fs = sb_fs_of(req);
 	struct sb_node *n = sb_fs_node(fs, ino);
 	struct sb_ofile *of = n->of;
 	int rc = 0;
 
-	/* The kernel wrote back its dirty pages before this: keep the
-	 * plaintext mtime in the header now. */
 	pthread_rwlock_wrlock(&of->lock);
 	if (of->dirty && !of->rdonly)
 		rc = sb_ofile_refresh_meta(of);
 	pthread_rwlock_unlock(&of->lock);
-	fuse_reply_err(req, -sb_fs_err(fs, n, rc));
-}
-
-void sb_fs_release(fuse_req_t req, fuse_ino_t ino,
-			  struct fuse_file_info *fi)
-{
-	struct sb_fs *fs = sb_fs_of(req);
-
-	sb_fs_of_put(fs, sb_fs_node(fs, ino));
+	sb_fs_err(fs, n, rc);
+	sb_fs_of_put(fs, n);
 	fuse_reply_err(req, 0);
 }
 
@@ -422,7 +427,7 @@ void sb_fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	struct sb_ofile *of = n->of;
 	int rc = 0;
 
-	/* The header's mtime goes to disk with the data, and the flush
+	/* The header's mtime goes to disk with the data, and the release
 	 * that follows has nothing left to write. */
 	pthread_rwlock_wrlock(&of->lock);
 	if (of->dirty && !of->rdonly)

@@ -365,22 +365,17 @@ static int setattr_path(struct sb_fs *fs, const char *path,
 }
 
 /*
- * Times: set them, write the new mtime into the header (reading the header
- * may touch atime), then set them again.
+ * Times: a regular file's mtime goes into its header too (both through
+ * the file's descriptor, under its lock); the rest only by path.
  */
 static int set_times_path(struct sb_fs *fs, struct sb_node *n,
 			  const char *path, const struct timespec ts[2])
 {
-	int rc;
-
+	if (S_ISREG(n->type) && ts[1].tv_nsec != UTIME_OMIT)
+		return sb_fs_set_times(fs, n, ts);
 	if (utimensat(fs->st->rootfd, path, ts, AT_SYMLINK_NOFOLLOW))
 		return -errno;
-	if (!S_ISREG(n->type) || ts[1].tv_nsec == UTIME_OMIT)
-		return 0;
-	rc = sb_fs_refresh_meta(fs, n);
-	if (!rc && utimensat(fs->st->rootfd, path, ts, AT_SYMLINK_NOFOLLOW))
-		rc = -errno;
-	return rc;
+	return 0;
 }
 
 static int do_setattr(struct sb_fs *fs, struct sb_node *n,
@@ -719,7 +714,6 @@ const struct fuse_lowlevel_ops sb_fs_ops = {
 	.open = sb_fs_open,
 	.read = sb_fs_read,
 	.write = sb_fs_write,
-	.flush = sb_fs_flush,
 	.release = sb_fs_release,
 	.fsync = sb_fs_fsync,
 	.opendir = sb_fs_opendir,

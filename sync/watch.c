@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,6 +50,13 @@
  */
 #define MAX_MOVES 4
 #define DRAIN_MAX 100000
+/*
+ * Gathering: after an event, the thread pauses GATHER_MS (at most once
+ * per GATHER_MS) so that the events of a busy writer are read many at a
+ * time instead of one wake-up each (a rename or an append makes two to
+ * six). sb_watch_catch_up() and sb_watch_stop() cut the pause short.
+ */
+#define GATHER_MS 10
 
 struct move {
 	uint32_t cookie;
@@ -63,12 +71,15 @@ struct sb_watch {
 	uint64_t first_ns, last_ns;	/* under lock; 0: nothing pending */
 	size_t sort_at;			/* under lock */
 	int kicked, stopping, waiters;	/* under lock */
+	unsigned long marks_seen;	/* under lock: wake-pipe events read */
+	pthread_mutex_t catchup;	/* one sb_watch_catch_up() at a time */
 	uint64_t quiet_ns, max_ns;
 
 	/* the thread's own */
 	char *root;			/* absolute, no trailing '/' */
 	size_t rootlen;
 	int wake[2], wake_wd;
+	uint64_t gathered_ns;		/* end of the last pause */
 	int *dead;
 	size_t ndead, adead;
 	struct move moves[MAX_MOVES];
@@ -360,6 +371,34 @@ static void handle_dir(struct sb_watch *w, const struct inotify_event *e,
 		dir_new(w, rel, e->name);
 }
 
+/*
+ * A write to the wake pipe reached the event queue: every event queued
+ * before it has been handled (the queue is in order).
+ */
+static void mark_seen(struct sb_watch *w)
+{
+	char buf[64];
+
+	while (read(w->wake[0], buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&w->lock);
+	w->marks_seen++;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* The pause after an event (GATHER_MS), cut short by the wake pipe. */
+static void gather(struct sb_watch *w)
+{
+	struct pollfd p = { w->wake[0], POLLIN, 0 };
+	uint64_t t = now_ns();
+
+	if (w->wake_wd < 0 || t - w->gathered_ns < GATHER_MS * 1000000u)
+		return;
+	poll(&p, 1, GATHER_MS);
+	w->gathered_ns = now_ns();
+}
+
 static void handle(struct sb_watch *w, const struct inotify_event *e)
 {
 	char path[PATH_MAX];
@@ -369,8 +408,10 @@ static void handle(struct sb_watch *w, const struct inotify_event *e)
 		note_all(w);
 		return;
 	}
-	if (e->wd == w->wake_wd)
+	if (e->wd == w->wake_wd) {
+		mark_seen(w);
 		return;
+	}
 	if (e->mask & IN_IGNORED) {
 		add_dead(w, e->wd);
 		return;
@@ -414,6 +455,7 @@ static void *watch_main(void *arg)
 		e = inotifytools_next_event(1);
 		if (e) {
 			handle(w, e);
+			gather(w);
 			continue;
 		}
 		moves_expire(w);
@@ -475,6 +517,11 @@ static int init_sync(struct sb_watch *w)
 	if (rc)
 		return -rc;
 	if ((rc = pthread_mutex_init(&w->lock, NULL))) {
+		pthread_cond_destroy(&w->cond);
+		return -rc;
+	}
+	if ((rc = pthread_mutex_init(&w->catchup, NULL))) {
+		pthread_mutex_destroy(&w->lock);
 		pthread_cond_destroy(&w->cond);
 		return -rc;
 	}
@@ -605,6 +652,7 @@ out_inotify:
 	inotifytools_cleanup();
 out_sync:
 	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->catchup);
 	pthread_mutex_destroy(&w->lock);
 out_free:
 	free_watch(w);
@@ -677,6 +725,43 @@ void sb_watch_kick(struct sb_watch *w)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/*
+ * Catch-ups run one at a time, so the previous marker was read before
+ * this one is written and the kernel cannot merge the two into one
+ * event: the next wake-pipe event read is this one's (or sb_watch_stop's,
+ * which ends the wait anyway).
+ */
+int sb_watch_catch_up(struct sb_watch *w, int timeout_ms)
+{
+	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
+	unsigned long target;
+	struct timespec ts;
+	int rc = 0;
+
+	if (w->wake_wd < 0)
+		return 0;	/* no marker, and no pause either */
+	pthread_mutex_lock(&w->catchup);
+	pthread_mutex_lock(&w->lock);
+	target = w->marks_seen + 1;
+	pthread_mutex_unlock(&w->lock);
+	if (write(w->wake[1], "m", 1) != 1)
+		rc = -errno;
+	pthread_mutex_lock(&w->lock);
+	while (!rc && w->marks_seen < target) {
+		if (w->stopping)
+			rc = -ECANCELED;
+		else if (now_ns() >= deadline)
+			rc = -ETIMEDOUT;
+		else {
+			ns_to_ts(&ts, deadline);
+			pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_unlock(&w->catchup);
+	return rc;
+}
+
 int sb_watch_take(struct sb_watch *w, struct sb_changes *c)
 {
 	int rc = 0;
@@ -715,6 +800,7 @@ void sb_watch_stop(struct sb_watch *w)
 	pthread_join(w->thread, NULL);
 	inotifytools_cleanup();
 	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->catchup);
 	pthread_mutex_destroy(&w->lock);
 	free_watch(w);
 	unclaim();

@@ -19,8 +19,8 @@
  * or max_ms after the first change of the batch under continuous writing
  * (default 30000), whichever comes first.
  *
- * Thread safety: sb_watch_take(), sb_watch_wait(), sb_watch_kick() may be
- * called from any thread. Ownership: sb_watch_start() -> sb_watch_stop().
+ * Thread safety: sb_watch_take(), sb_watch_wait(), sb_watch_kick(),
+ * sb_watch_catch_up() may be called from any thread. Ownership: sb_watch_start() -> sb_watch_stop().
  */
 
 #include "sync/changes.h"
@@ -45,6 +45,15 @@ int sb_watch_wait(struct sb_watch *w, int timeout_ms);
 
 /* Wakes sb_watch_wait() now (e.g. `sealbox sync` asked for a sync). */
 void sb_watch_kick(struct sb_watch *w);
+
+/*
+ * Returns once the thread has handled every event the kernel queued
+ * before this call (it reads events in batches, after a short pause), so
+ * that sb_watch_take() then holds every change made before. 0, or
+ * -ETIMEDOUT after timeout_ms, -ECANCELED when sb_watch_stop() began, or
+ * a write error: then take the changes with `all` set to be safe.
+ */
+int sb_watch_catch_up(struct sb_watch *w, int timeout_ms);
 
 /* Moves the changes recorded so far into c (merging with what c holds). */
 int sb_watch_take(struct sb_watch *w, struct sb_changes *c);

@@ -514,6 +514,45 @@ static void test_overflow(void **state)
 	assert_int_equal(f->c->all, 1);
 }
 
+/*
+ * The watcher reads events in batches after a pause: a change made just
+ * before sb_watch_catch_up() must be in the next take without waiting,
+ * also with catch-ups from several threads at once.
+ */
+static void *catch_up_loop(void *arg)
+{
+	struct fix *f = arg;
+	int i;
+
+	for (i = 0; i < 50; i++)
+		if (sb_watch_catch_up(f->w, 5000))
+			return (void *)1;
+	return NULL;
+}
+
+static void test_catch_up(void **state)
+{
+	struct fix *f = *state;
+	char name[32];
+	pthread_t th;
+	void *bad;
+	int i;
+
+	assert_int_equal(pthread_create(&th, NULL, catch_up_loop, f), 0);
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "d/c%d", i);
+		put(f, name, "x");
+		assert_int_equal(sb_watch_catch_up(f->w, 5000), 0);
+		sb_changes_clear(f->c);
+		assert_int_equal(sb_watch_take(f->w, f->c), 0);
+		if (!has(f, name))
+			fail_msg("%s missing after the catch-up (round %d)",
+				 name, i);
+	}
+	assert_int_equal(pthread_join(th, &bad), 0);
+	assert_null(bad);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -541,6 +580,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_while_waiting, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_overflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_catch_up, setup, teardown),
 	};
 
 	if (sb_crypto_init(0))
