@@ -51,10 +51,13 @@
 #define MAX_MOVES 4
 #define DRAIN_MAX 100000
 /*
- * Gathering: after an event, the thread pauses GATHER_MS (at most once
- * per GATHER_MS) so that the events of a busy writer are read many at a
- * time instead of one wake-up each (a rename or an append makes two to
- * six). sb_watch_catch_up() and sb_watch_stop() cut the pause short.
+ * Gathering: after each read from the kernel, the thread pauses GATHER_MS
+ * so that the next read takes whatever a busy writer made meanwhile,
+ * instead of one wake-up per event (a rename makes two, an append four
+ * to six). libinotifytools returns events from one static buffer and
+ * puts a fresh read at its start: an event at or below the previous
+ * one's address is the first of a read. sb_watch_catch_up() and
+ * sb_watch_stop() cut the pause short.
  */
 #define GATHER_MS 10
 
@@ -79,7 +82,7 @@ struct sb_watch {
 	char *root;			/* absolute, no trailing '/' */
 	size_t rootlen;
 	int wake[2], wake_wd;
-	uint64_t gathered_ns;		/* end of the last pause */
+	uintptr_t last_event;		/* address of the last event read */
 	int *dead;
 	size_t ndead, adead;
 	struct move moves[MAX_MOVES];
@@ -387,16 +390,16 @@ static void mark_seen(struct sb_watch *w)
 	pthread_mutex_unlock(&w->lock);
 }
 
-/* The pause after an event (GATHER_MS), cut short by the wake pipe. */
-static void gather(struct sb_watch *w)
+/* The pause after the first event of a read, cut short by the wake pipe. */
+static void gather(struct sb_watch *w, const struct inotify_event *e)
 {
 	struct pollfd p = { w->wake[0], POLLIN, 0 };
-	uint64_t t = now_ns();
+	uintptr_t at = (uintptr_t)e;
+	int fresh = at <= w->last_event;
 
-	if (w->wake_wd < 0 || t - w->gathered_ns < GATHER_MS * 1000000u)
-		return;
-	poll(&p, 1, GATHER_MS);
-	w->gathered_ns = now_ns();
+	w->last_event = at;
+	if (fresh && w->wake_wd >= 0)
+		poll(&p, 1, GATHER_MS);
 }
 
 static void handle(struct sb_watch *w, const struct inotify_event *e)
@@ -455,7 +458,7 @@ static void *watch_main(void *arg)
 		e = inotifytools_next_event(1);
 		if (e) {
 			handle(w, e);
-			gather(w);
+			gather(w, e);
 			continue;
 		}
 		moves_expire(w);
