@@ -259,8 +259,8 @@ int sb_commit_scan(struct sb_repo *r, struct sb_store *st,
 static int add_upd(struct job *j, const char *spath, const struct stat *st,
 		   int remove)
 {
+	char tpath[TPATH_MAX];
 	struct upd *u;
-	size_t len = strlen(spath);
 
 	if (j->n == j->alloc) {
 		size_t na = j->alloc ? j->alloc * 2 : 64;
@@ -272,11 +272,11 @@ static int add_upd(struct job *j, const char *spath, const struct stat *st,
 	}
 	u = &j->u[j->n];
 	memset(u, 0, sizeof(*u));
-	if (!(u->spath = strdup(spath)) || !(u->tpath = malloc(3 * len + 1))) {
+	sb_repo_tree_path(tpath, spath);	/* at most 3 * len + 1 bytes */
+	if (!(u->spath = strdup(spath)) || !(u->tpath = strdup(tpath))) {
 		free(u->spath);
 		return -ENOMEM;
 	}
-	sb_repo_tree_path(u->tpath, spath);
 	u->remove = remove ? 1 : 0;
 	if (st) {
 		u->st = *st;

@@ -44,15 +44,41 @@ size_t sb_committree_tree_estimate(const struct job *j)
 
 /* Hashing. */
 
-static int read_fd(int fd, char **buf, size_t len)
+/*
+ * One read buffer for every file of a job, grown to the largest one read:
+ * a buffer per file (freed after it was stored) left holes between the
+ * long-lived update list and the pending blobs that the heap never gave
+ * back.
+ */
+struct rbuf {
+	char *p;
+	size_t size;
+};
+
+static int rbuf_reserve(struct rbuf *b, size_t len)
+{
+	if (!len)
+		len = 1;
+	if (len <= b->size)
+		return 0;
+	free(b->p);	/* nothing in it is kept: no copy */
+	b->size = 0;
+	if (!(b->p = malloc(len)))
+		return -ENOMEM;
+	b->size = len;
+	return 0;
+}
+
+static int read_fd(int fd, struct rbuf *b, size_t len)
 {
 	size_t got = 0;
 	ssize_t r;
+	int rc = rbuf_reserve(b, len);
 
-	if (!(*buf = malloc(len ? len : 1)))
-		return -ENOMEM;
+	if (rc)
+		return rc;
 	while (got < len) {
-		r = read(fd, *buf + got, len - got);
+		r = read(fd, b->p + got, len - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -92,9 +118,9 @@ static int store_big(struct job *j, struct upd *u, int fd, size_t len)
 	return rc;
 }
 
-/* Reads (or, when large, stores) a regular file; *buf NULL when stored. */
-static int read_regular(struct job *j, struct upd *u, char **buf,
-			size_t *len)
+/* Reads (or, when large, stores: then *stored = 1) a regular file. */
+static int read_regular(struct job *j, struct upd *u, struct rbuf *b,
+			size_t *len, int *stored)
 {
 	struct stat before, after;
 	int fd, rc;
@@ -107,10 +133,11 @@ static int read_regular(struct job *j, struct upd *u, char **buf,
 		goto out;
 	}
 	*len = (size_t)before.st_size;
-	if (*len >= BIG_FILE)
+	*stored = *len >= BIG_FILE;
+	if (*stored)
 		rc = store_big(j, u, fd, *len);
 	else
-		rc = read_fd(fd, buf, *len);
+		rc = read_fd(fd, b, *len);
 	if (!rc && (fstat(fd, &after) || !same_file(&before, &after)))
 		u->nocache = 1;
 	if (!rc && !same_file(&before, &u->st))
@@ -122,13 +149,15 @@ out:
 	return rc;
 }
 
-static int read_link(struct job *j, struct upd *u, char **buf, size_t *len)
+static int read_link(struct job *j, struct upd *u, struct rbuf *b,
+		     size_t *len)
 {
 	ssize_t n;
+	int rc = rbuf_reserve(b, PATH_MAX);
 
-	if (!(*buf = malloc(PATH_MAX)))
-		return -ENOMEM;
-	n = readlinkat(j->rootfd, u->spath, *buf, PATH_MAX);
+	if (rc)
+		return rc;
+	n = readlinkat(j->rootfd, u->spath, b->p, PATH_MAX);
 	if (n < 0)
 		return -errno;
 	if (n == PATH_MAX)
@@ -147,12 +176,13 @@ static int store_blob(struct job *j, git_odb *odb, struct upd *u,
 	return 0;
 }
 
-static int hash_one(struct job *j, git_odb *odb, struct upd *u)
+static int hash_one(struct job *j, git_odb *odb, struct upd *u,
+		    struct rbuf *b)
 {
-	char *buf = NULL;
 	size_t len = 0;
-	int rc = S_ISLNK(u->st.st_mode) ? read_link(j, u, &buf, &len)
-					 : read_regular(j, u, &buf, &len);
+	int stored = 0;
+	int rc = S_ISLNK(u->st.st_mode) ? read_link(j, u, b, &len)
+					 : read_regular(j, u, b, &len, &stored);
 
 	if (rc == -ENOENT || rc == -ENOTDIR || rc == -ELOOP ||
 	    rc == -EINVAL) {
@@ -161,15 +191,15 @@ static int hash_one(struct job *j, git_odb *odb, struct upd *u)
 		rc = 0;
 	} else if (rc) {
 		rc = sb_err_set(rc, "%s: %s", u->spath, strerror(-rc));
-	} else if (buf) {
-		rc = store_blob(j, odb, u, buf, len);
+	} else if (!stored) {
+		rc = store_blob(j, odb, u, b->p, len);
 	}
-	free(buf);
 	return rc;
 }
 
 int sb_committree_hash_all(struct job *j)
 {
+	struct rbuf b = { NULL, 0 };
 	git_odb *odb;
 	size_t i;
 	int rc = 0;
@@ -178,8 +208,9 @@ int sb_committree_hash_all(struct job *j)
 		return fail("cannot open the object database");
 	for (i = 0; !rc && i < j->n; i++)
 		if (j->u[i].hash)
-			rc = hash_one(j, odb, &j->u[i]);
+			rc = hash_one(j, odb, &j->u[i], &b);
 	git_odb_free(odb);
+	free(b.p);
 	return rc;
 }
 
