@@ -20,6 +20,7 @@
 #include "crypto/crypto.h"
 #include "crypto/err.h"
 #include "crypto/secrets.h"
+#include "tests/unit/util.h"
 
 #define HDR SB_CONTENT_HEADER
 #define CB SB_CONTENT_CBLOCK
@@ -42,15 +43,9 @@ struct sealed {
 
 static struct sb_content_keys *keys_make(uint8_t seed)
 {
-	uint8_t buf[37 + 32];
 	struct sb_content_keys *k = NULL;
-	struct sb_secrets *s = NULL;
+	struct sb_secrets *s = keyed_secrets(seed, (uint8_t)(seed + 1));
 
-	buf[0] = 1;
-	sb_put_be32(buf + 1, 1);
-	memset(buf + 5, seed, 32);
-	memset(buf + 37, seed + 1, 32);
-	assert_int_equal(sb_secrets_parse(&s, buf, sizeof(buf)), 0);
 	assert_int_equal(sb_content_keys_new(&k, s), 0);
 	sb_secrets_free(s);
 	return k;

@@ -244,15 +244,8 @@ static void test_other_keys(void **state)
 {
 	struct fix *f = *state;
 	struct sb_store *mine = f->st;
-	struct sb_secrets *s = NULL;
-	uint8_t buf[37 + 32];
+	struct sb_secrets *s = keyed_secrets(0x33, 0x44);
 
-	buf[0] = 1;
-	buf[1] = buf[2] = buf[3] = 0;
-	buf[4] = 1;
-	memset(buf + 5, 0x33, 32);
-	memset(buf + 37, 0x44, 32);
-	assert_int_equal(sb_secrets_parse(&s, buf, sizeof(buf)), 0);
 	assert_int_equal(sb_store_open(&f->st, f->root, s), 0);
 	sb_secrets_free(s);
 	changes(f, 2, "A ?\n", ".: +1 file\n");
