@@ -77,6 +77,40 @@ static int cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Whether p[0..len) is among the sorted paths v[0..n). */
+static int listed(char **v, size_t n, const char *p, size_t len)
+{
+	size_t lo = 0, hi = n, mid;
+	int d;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		d = strncmp(v[mid], p, len);
+		if (!d && v[mid][len])
+			d = 1;	/* longer: after p[0..len) */
+		if (!d)
+			return 1;
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* Whether a directory above p (or the root, "") is among v[0..n). */
+static int below_listed(char **v, size_t n, const char *p)
+{
+	const char *s;
+
+	if (n && !*v[0])
+		return 1;	/* the whole store */
+	for (s = strchr(p, '/'); s; s = strchr(s + 1, '/'))
+		if (listed(v, n, p, (size_t)(s - p)))
+			return 1;
+	return 0;
+}
+
 void sb_changes_sort(struct sb_changes *c)
 {
 	size_t i, j = 0;
@@ -85,7 +119,8 @@ void sb_changes_sort(struct sb_changes *c)
 		return;
 	qsort(c->paths, c->n, sizeof(char *), cmp);
 	for (i = 1; i < c->n; i++) {
-		if (!strcmp(c->paths[i], c->paths[j]))
+		if (!strcmp(c->paths[i], c->paths[j]) ||
+		    below_listed(c->paths, j + 1, c->paths[i]))
 			free(c->paths[i]);
 		else
 			c->paths[++j] = c->paths[i];

@@ -17,7 +17,8 @@
 #include <stddef.h>
 
 struct sb_changes {
-	char **paths;		/* sorted and unique after sb_changes_sort() */
+	char **paths;		/* sorted, unique, none below another one
+				 * after sb_changes_sort() */
 	size_t n, alloc;
 	int all;		/* set: look at the whole store (a scan) */
 };
@@ -31,7 +32,11 @@ int sb_changes_add(struct sb_changes *c, const char *path);
 /* Moves every path of from into c (from ends up empty). 0 or -ENOMEM. */
 int sb_changes_merge(struct sb_changes *c, struct sb_changes *from);
 
-/* Sorts and removes duplicates. */
+/*
+ * Sorts and removes duplicates and the paths below another path of the
+ * set (looking at a directory looks at everything below it; a path
+ * that is a file or is gone now stands for its whole old subtree too).
+ */
 void sb_changes_sort(struct sb_changes *c);
 
 /* Empties c (keeps its allocation). */

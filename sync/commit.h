@@ -12,8 +12,9 @@
  * sb_commit_changes() builds the new tree from the previous one with
  * git_tree_create_updated(), touching only the changed paths (through the
  * fan-out levels of sync/repo.h), hashes only files whose stat changed,
- * and writes the blobs and trees as one pack (git_mempack, then
- * git_odb_write_pack) when there are many, as loose objects when few.
+ * and writes the blobs and trees as one pack when there are many (blobs
+ * spooled to the pack file as they are read, sync/packrepo.h), as loose
+ * objects when few.
  * Per-machine state is never committed: a path whose plaintext path
  * sb_ignore_plain() names (decrypted through the store), and the store's
  * own scratch files (sb_repo_path_ignored()). A directory path is

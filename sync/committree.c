@@ -21,7 +21,7 @@ static int fail(const char *what)
 	return sb_repo_git_fail(what);
 }
 
-/* Object storage: loose in the repository, or a mempack for one pack. */
+/* Object storage: loose in the repository, or one pack (sync/packrepo.h). */
 
 size_t sb_committree_tree_estimate(const struct job *j)
 {
@@ -99,23 +99,21 @@ static int same_file(const struct stat *a, const struct stat *b)
 }
 
 /*
- * A file this large goes into a pack of its own, read in 64 KiB pieces:
- * a 1 GiB file would otherwise be held whole in memory (twice, with the
- * object database's copy) and deflated for nothing.
+ * Without a pack repository, a file this large goes into a pack of its
+ * own, read in 64 KiB pieces: a 1 GiB file would otherwise be held whole
+ * in memory (twice, with the object database's copy) and deflated for
+ * nothing.
  */
 #define BIG_FILE (16u << 20)
+/*
+ * With a pack repository, a file this large goes from its descriptor
+ * into the spool, so the read buffer stays this small.
+ */
+#define SPOOL_DIRECT (256u << 10)
 
 static int store_big(struct job *j, struct upd *u, int fd, size_t len)
 {
-	git_odb *odb = NULL;
-	int rc = sb_packwrite_blob_fd(sb_repo_git(j->r), fd, len, &u->oid);
-
-	/* a pack repository reads the same directory: it looks again too */
-	if (!rc && j->pr && (git_repository_odb(&odb, j->g) ||
-			     git_odb_refresh(odb)))
-		rc = fail("cannot reload the packs");
-	git_odb_free(odb);
-	return rc;
+	return sb_packwrite_blob_fd(sb_repo_git(j->r), fd, len, &u->oid);
 }
 
 /* Reads (or, when large, stores: then *stored = 1) a regular file. */
@@ -133,8 +131,10 @@ static int read_regular(struct job *j, struct upd *u, struct rbuf *b,
 		goto out;
 	}
 	*len = (size_t)before.st_size;
-	*stored = *len >= BIG_FILE;
-	if (*stored)
+	*stored = *len >= (j->pr ? SPOOL_DIRECT : BIG_FILE);
+	if (*stored && j->pr)
+		rc = sb_packrepo_blob_fd(j->pr, fd, *len, &u->oid);
+	else if (*stored)
 		rc = store_big(j, u, fd, *len);
 	else
 		rc = read_fd(fd, b, *len);

@@ -39,8 +39,10 @@ struct sb_packwrite {
 	char tmp_pack[PATH_MAX];
 	char tmp_idx[PATH_MAX];
 	int fd;
-	struct sb_sha1 sum;	/* of every byte of the pack */
-	uint32_t count, added;
+	struct sb_sha1 sum;	/* of every byte of the pack (not a spool's) */
+	int spool;		/* count unknown until the commit */
+	int broken;		/* a spool that could not take an object back */
+	uint32_t count, added;	/* a spool's count: the room in e */
 	uint64_t off;		/* bytes of the pack so far */
 	uint32_t crc;		/* of the entry being written */
 	struct entry *e;
@@ -86,7 +88,8 @@ static int put(struct sb_packwrite *w, const void *p, size_t n)
 	size_t k;
 	int rc;
 
-	sb_sha1_update(&w->sum, p, n);
+	if (!w->spool)
+		sb_sha1_update(&w->sum, p, n);
 	w->crc = (uint32_t)crc32_z(w->crc, p, n);
 	w->off += n;
 	while (n) {
@@ -176,8 +179,8 @@ static int tmp_name(char *out, size_t size, const char *dir, const char *ext)
 	return 0;
 }
 
-int sb_packwrite_open(struct sb_packwrite **out, const char *pack_dir,
-		      uint32_t count)
+static int open_pack(struct sb_packwrite **out, const char *pack_dir,
+		     uint32_t count, int spool)
 {
 	struct sb_packwrite *w = malloc(sizeof(*w));
 	uint8_t head[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2 };
@@ -188,6 +191,7 @@ int sb_packwrite_open(struct sb_packwrite **out, const char *pack_dir,
 	memset(w, 0, offsetof(struct sb_packwrite, buf));
 	w->fd = -1;
 	w->count = count;
+	w->spool = spool;
 	if ((size_t)snprintf(w->dir, sizeof(w->dir), "%s", pack_dir) >=
 	    sizeof(w->dir) ||
 	    (rc = tmp_name(w->tmp_pack, sizeof(w->tmp_pack), pack_dir, "pack"))) {
@@ -217,15 +221,43 @@ fail:
 	return rc;
 }
 
+int sb_packwrite_open(struct sb_packwrite **out, const char *pack_dir,
+		      uint32_t count)
+{
+	return open_pack(out, pack_dir, count, 0);
+}
+
+int sb_packwrite_open_spool(struct sb_packwrite **out, const char *pack_dir)
+{
+	return open_pack(out, pack_dir, 64, 1);
+}
+
+/* The next entry; a spool grows its table, a pack has a fixed count. */
+static int next_entry(struct sb_packwrite *w, struct entry **out)
+{
+	struct entry *e;
+
+	if (w->added == w->count) {
+		if (!w->spool || w->count > UINT32_MAX / 2)
+			return sb_err_set(-EINVAL,
+					  "more objects than the pack holds");
+		if (!(e = realloc(w->e, 2 * (size_t)w->count * sizeof(*e))))
+			return -ENOMEM;
+		w->e = e;
+		w->count *= 2;
+	}
+	*out = &w->e[w->added];
+	return 0;
+}
+
 int sb_packwrite_add(struct sb_packwrite *w, const git_oid *id,
 		     git_object_t type, const void *buf, size_t len)
 {
 	struct entry *e;
-	int rc;
+	int rc = next_entry(w, &e);
 
-	if (w->added == w->count)
-		return sb_err_set(-EINVAL, "more objects than the pack holds");
-	e = &w->e[w->added];
+	if (rc)
+		return rc;
 	git_oid_cpy(&e->id, id);
 	e->off = w->off;
 	w->crc = (uint32_t)crc32_z(0, NULL, 0);
@@ -235,6 +267,36 @@ int sb_packwrite_add(struct sb_packwrite *w, const git_oid *id,
 	e->crc = w->crc;
 	w->added++;
 	return 0;
+}
+
+/* A spool forgets everything from start on (start <= w->off). */
+static int rewind_to(struct sb_packwrite *w, uint64_t start)
+{
+	uint64_t flushed = w->off - w->used;
+
+	if (start >= flushed) {
+		w->used -= (size_t)(w->off - start);
+	} else {
+		w->used = 0;
+		if (ftruncate(w->fd, (off_t)start) ||
+		    lseek(w->fd, (off_t)start, SEEK_SET) < 0)
+			return io_fail("truncate", w->tmp_pack);
+	}
+	w->off = start;
+	return 0;
+}
+
+int sb_packwrite_drop_last(struct sb_packwrite *w)
+{
+	int rc;
+
+	if (!w->spool || !w->added)
+		return sb_err_set(-EINVAL, "no object to take back");
+	if ((rc = rewind_to(w, w->e[w->added - 1].off)))
+		w->broken = 1;
+	else
+		w->added--;
+	return rc;
 }
 
 /* Reads exactly n bytes; -EAGAIN when the file ends first (it shrank). */
@@ -265,13 +327,10 @@ int sb_packwrite_add_fd(struct sb_packwrite *w, int fd, size_t len,
 	size_t k;
 	int n, rc;
 
-	if (w->added == w->count)
-		return sb_err_set(-EINVAL, "more objects than the pack holds");
-	if ((rc = sb_sha1_init(&h)))
+	if ((rc = next_entry(w, &e)) || (rc = sb_sha1_init(&h)))
 		return rc;
 	n = snprintf(head, sizeof(head), "blob %zu", len);
 	sb_sha1_update(&h, head, (size_t)n + 1);
-	e = &w->e[w->added];
 	e->off = w->off;
 	w->crc = (uint32_t)crc32_z(0, NULL, 0);
 	rc = put_header(w, GIT_OBJECT_BLOB, len);
@@ -293,6 +352,8 @@ int sb_packwrite_add_fd(struct sb_packwrite *w, int fd, size_t len,
 		rc = put_adler(w, (uint32_t)adler);
 	if (rc) {
 		sb_sha1_free(&h);
+		if (w->spool && rewind_to(w, e->off))
+			w->broken = 1;
 		return rc;
 	}
 	sb_sha1_final(&h, e->id.id);
@@ -423,17 +484,60 @@ static int move_into_place(struct sb_packwrite *w, const uint8_t sum[20])
 	return 0;
 }
 
+/*
+ * A spool's header gets its count only now, so its checksum is taken by
+ * reading the pack back (from the page cache, in the buffer's pieces).
+ */
+static int spool_sum(struct sb_packwrite *w, uint8_t sum[SB_SHA1_LEN])
+{
+	uint8_t count[4];
+	uint64_t off = 0;
+	size_t k;
+	ssize_t n;
+	int rc;
+
+	if (w->broken)
+		return sb_err_set(-EIO, "%s: an object could not be taken back",
+				  w->tmp_pack);
+	if ((rc = drain(w)))
+		return rc;
+	w->count = w->added;
+	sb_put_be32(count, w->count);
+	if (pwrite(w->fd, count, sizeof(count), 8) != sizeof(count))
+		return io_fail("write", w->tmp_pack);
+	while (off < w->off) {
+		k = w->off - off < sizeof(w->buf) ? (size_t)(w->off - off)
+						  : sizeof(w->buf);
+		n = pread(w->fd, w->buf, k, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return io_fail("read back", w->tmp_pack);
+		if (n == 0)
+			return sb_err_set(-EIO, "%s: shorter than written",
+					  w->tmp_pack);
+		sb_sha1_update(&w->sum, w->buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	sb_sha1_final(&w->sum, sum);
+	return 0;
+}
+
 int sb_packwrite_commit(struct sb_packwrite *w, git_oid *name)
 {
 	uint8_t sum[SB_SHA1_LEN], *idx = NULL;
 	size_t idxlen;
 	int rc;
 
-	if (w->added != w->count)
+	if (w->spool)
+		rc = spool_sum(w, sum);
+	else if (w->added != w->count)
 		return sb_err_set(-EINVAL, "fewer objects than the pack holds");
-	sb_sha1_final(&w->sum, sum);
-	if ((rc = drain(w)) ||
-	    (rc = write_all(w->fd, sum, sizeof(sum), w->tmp_pack)))
+	else {
+		sb_sha1_final(&w->sum, sum);
+		rc = drain(w);
+	}
+	if (rc || (rc = write_all(w->fd, sum, sizeof(sum), w->tmp_pack)))
 		return rc;
 	if (fchmod(w->fd, 0444) || fsync(w->fd))
 		return io_fail("write", w->tmp_pack);
@@ -538,4 +642,9 @@ void sb_oids_unique(struct sb_oids *l)
 		if (!n || !git_oid_equal(&l->v[n - 1], &l->v[i]))
 			git_oid_cpy(&l->v[n++], &l->v[i]);
 	l->n = n;
+}
+
+uint32_t sb_packwrite_count(const struct sb_packwrite *w)
+{
+	return w->added;
 }

@@ -38,6 +38,22 @@ struct sb_packwrite;
 int sb_packwrite_open(struct sb_packwrite **out, const char *pack_dir,
 		      uint32_t count);
 
+/*
+ * A spool: a pack whose count is not known in advance. Objects are
+ * written as they come (nothing is kept in memory but 32 bytes of index
+ * per object); the count goes into the header at sb_packwrite_commit(),
+ * which then reads the pack back once for its checksum. The last object
+ * can be taken back (sb_packwrite_drop_last()), and an object that fails
+ * half-written in sb_packwrite_add_fd() leaves no trace.
+ */
+int sb_packwrite_open_spool(struct sb_packwrite **out, const char *pack_dir);
+
+/* A spool's objects so far. */
+uint32_t sb_packwrite_count(const struct sb_packwrite *w);
+
+/* Takes the last object of a spool back (-EINVAL for a pack). */
+int sb_packwrite_drop_last(struct sb_packwrite *w);
+
 /* Appends the object id of type (blob, tree, commit or tag). */
 int sb_packwrite_add(struct sb_packwrite *w, const git_oid *id,
 		     git_object_t type, const void *buf, size_t len);

@@ -222,6 +222,93 @@ static void test_from_fd(void **state)
 	free(buf);
 }
 
+static void write_file(const char *path, const uint8_t *p, size_t n,
+		       int *fd)
+{
+	*fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(*fd >= 0);
+	assert_int_equal(write(*fd, p, n), (ssize_t)n);
+	assert_int_equal(lseek(*fd, 0, SEEK_SET), 0);
+}
+
+/*
+ * A spool: count unknown until the commit (the table grows past its
+ * first 64 entries), objects taken back from the write buffer and from
+ * the file, a file that shrank leaving no trace; git checks the result.
+ */
+static void test_spool(void **state)
+{
+	struct fix *f = *state;
+	const size_t flen = 3 * 65535 + 17;
+	struct sb_packwrite *w;
+	git_oid id[NSIZES + 100], gone[3], fid;
+	git_odb_object *o;
+	uint8_t *buf = malloc(1u << 20);
+	char dir[128], path[160], cmd[64];
+	size_t i, n = 0;
+	int fd;
+
+	assert_int_equal(sb_packwrite_dir(f->repo, dir, sizeof(dir)), 0);
+	assert_int_equal(sb_packwrite_open_spool(&w, dir), 0);
+	for (i = 0; i < NSIZES + 100; i++, n++) {
+		size_t len = i < NSIZES ? sizes[i] : i;
+
+		fill(buf, len, (unsigned)i << 16);
+		sb_packwrite_id(&id[i], GIT_OBJECT_BLOB, buf, len);
+		assert_int_equal(sb_packwrite_add(w, &id[i], GIT_OBJECT_BLOB,
+						  buf, len), 0);
+	}
+	/* taken back after it went to the file: 1 MiB > the buffer */
+	fill(buf, 1u << 20, 999);
+	sb_packwrite_id(&gone[0], GIT_OBJECT_BLOB, buf, 1u << 20);
+	assert_int_equal(sb_packwrite_add(w, &gone[0], GIT_OBJECT_BLOB, buf,
+					  1u << 20), 0);
+	assert_int_equal(sb_packwrite_drop_last(w), 0);
+	/* taken back while still in the buffer */
+	sb_packwrite_id(&gone[1], GIT_OBJECT_BLOB, "gone", 4);
+	assert_int_equal(sb_packwrite_add(w, &gone[1], GIT_OBJECT_BLOB,
+					  "gone", 4), 0);
+	assert_int_equal(sb_packwrite_drop_last(w), 0);
+	/* from a file: kept; a shrunk one: -EAGAIN and no trace */
+	fill(buf, flen, 1234);
+	snprintf(path, sizeof(path), "%s/f", f->root);
+	write_file(path, buf, flen, &fd);
+	assert_int_equal(sb_packwrite_add_fd(w, fd, flen, &fid), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(sb_packwrite_add_fd(w, fd, flen + 1, &gone[2]),
+			 -EAGAIN);
+	close(fd);
+	assert_int_equal(sb_packwrite_count(w), n + 1);
+	assert_int_equal(sb_packwrite_commit(w, NULL), 0);
+	sb_packwrite_free(w);
+
+	assert_int_equal(count(f->src, "objects/pack/tmp_*"), 0);
+	assert_int_equal(git_odb_refresh(f->odb), 0);
+	for (i = 0; i < n; i++) {
+		size_t len = i < NSIZES ? sizes[i] : i;
+
+		assert_int_equal(git_odb_read(&o, f->odb, &id[i]), 0);
+		fill(buf, len, (unsigned)i << 16);
+		assert_int_equal(git_odb_object_size(o), len);
+		assert_memory_equal(git_odb_object_data(o), buf, len);
+		git_odb_object_free(o);
+	}
+	assert_int_equal(git_odb_read(&o, f->odb, &fid), 0);
+	fill(buf, flen, 1234);
+	assert_memory_equal(git_odb_object_data(o), buf, flen);
+	git_odb_object_free(o);
+	assert_false(git_odb_exists(f->odb, &gone[0]));
+	assert_false(git_odb_exists(f->odb, &gone[1]));
+	snprintf(cmd, sizeof(cmd), "| grep -qx 'non delta: %zu objects'",
+		 n + 1);
+	snprintf(path, sizeof(path), "git verify-pack -s %%s/objects/pack/"
+		 "pack-*.idx %s", cmd);
+	assert_true(git_ok(path, f->src));
+	assert_true(git_ok("git verify-pack %s/objects/pack/pack-*.idx "
+			   ">/dev/null", f->src));
+	free(buf);
+}
+
 /* A commit of n files named prefix-i on top of parent (NULL: first). */
 static void commit_files(struct fix *f, git_oid *out, const char *prefix,
 			 int n, const git_oid *parent)
@@ -427,6 +514,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_count_mismatch, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_from_fd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spool, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_url_forms, setup,

@@ -553,6 +553,32 @@ static void test_catch_up(void **state)
 	assert_null(bad);
 }
 
+/* Sorting a set: unique, and nothing below a path of the set. */
+static void test_sort_prunes(void **state)
+{
+	static const char *in[] = { "d/a/x", "d/a", "d-b/c", "d/a", "e",
+				    "d/ab/c", "d/a/y/z", "f/g", "/e/h" };
+	static const char *out[] = { "d-b/c", "d/a", "d/ab/c", "e", "f/g" };
+	struct sb_changes *c;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(sb_changes_new(&c), 0);
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++)
+		assert_int_equal(sb_changes_add(c, in[i]), 0);
+	sb_changes_sort(c);
+	assert_int_equal(c->n, sizeof(out) / sizeof(out[0]));
+	for (i = 0; i < c->n; i++)
+		assert_string_equal(c->paths[i], out[i]);
+
+	/* the root ("/" or "") stands for everything */
+	assert_int_equal(sb_changes_add(c, "/"), 0);
+	sb_changes_sort(c);
+	assert_int_equal(c->n, 1);
+	assert_string_equal(c->paths[0], "");
+	sb_changes_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -581,6 +607,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catch_up, setup, teardown),
+		cmocka_unit_test(test_sort_prunes),
 	};
 
 	if (sb_crypto_init(0))
