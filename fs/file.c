@@ -167,18 +167,16 @@ int sb_ofile_create(struct sb_ofile *of, const struct sb_store *st, int fd,
 	return 0;
 }
 
-int sb_ofile_load(struct sb_ofile *of, const struct sb_store *st, int fd)
+int sb_ofile_load(struct sb_ofile *of, const struct sb_store *st, int fd,
+		  const struct stat *sb)
 {
-	struct stat sb;
 	int rc;
 
 	memset(of, 0, sizeof(*of));
-	if (fstat(fd, &sb))
-		return -errno;
-	rc = sb_content_plain_size(&of->size, (uint64_t)sb.st_size);
+	rc = sb_content_plain_size(&of->size, (uint64_t)sb->st_size);
 	if (rc)
 		return sb_err_set(SB_EAUTH, "backing size %lld fits no content",
-				  (long long)sb.st_size);
+				  (long long)sb->st_size);
 	rc = full_pread(fd, of->header, SB_CONTENT_HEADER, 0);
 	if (!rc)
 		rc = sb_cfile_open(&of->cf, st->keys, of->header, NULL);
@@ -255,6 +253,7 @@ int sb_ofile_read(struct sb_ofile *of, const uint8_t **out, size_t *n,
 struct wrange {
 	const uint8_t *data;	/* NULL: zeros */
 	uint64_t off, end, osize, nsize;
+	const uint8_t *saved;	/* ciphertext of the old last block, or NULL */
 };
 
 /* Plaintext of block b after the write, into t->blk unless data covers
@@ -271,12 +270,17 @@ static int new_block(struct sb_ofile *of, struct tbuf *t,
 		return 0;
 	}
 	memset(t->blk, 0, B);
-	if (bs < w->osize) {
+	if (w->saved && b == last_index(w->osize))
+		rc = sb_cfile_decrypt_block(of->cf, b, 1, w->saved,
+					    block_len(w->osize, b) +
+					    SB_CONTENT_OVERHEAD, t->blk);
+	else if (bs < w->osize)
 		rc = read_block(of, t->c + (size_t)CHUNK * CB, t->blk, b,
 				w->osize);
-		if (rc)
-			return rc;
-	}
+	else
+		rc = 0;
+	if (rc)
+		return rc;
 	lo = w->off > bs ? w->off : bs;
 	hi = w->end < bs + blen ? w->end : bs + blen;
 	if (lo < hi) {
@@ -341,7 +345,7 @@ static void restore_last(struct sb_ofile *of, struct tbuf *t, uint64_t osize)
 int sb_ofile_write(struct sb_ofile *of, const void *data, size_t len,
 		   uint64_t off)
 {
-	struct wrange w = { data, off, off + len, of->size, of->size };
+	struct wrange w = { data, off, off + len, of->size, of->size, NULL };
 	uint64_t start = off, first, last, b;
 	struct tbuf *t;
 	int rc = 0;
@@ -359,8 +363,8 @@ int sb_ofile_write(struct sb_ofile *of, const void *data, size_t len,
 		return -ENOMEM;
 	first = start / B;
 	last = (w.end - 1) / B;
-	if (w.nsize > w.osize)
-		rc = save_last(of, t, w.osize);
+	if (w.nsize > w.osize && !(rc = save_last(of, t, w.osize)))
+		w.saved = t->save;
 	for (b = first; !rc && b <= last; b += CHUNK)
 		rc = write_chunk(of, t, &w, b,
 				 last - b < CHUNK ? last : b + CHUNK - 1);

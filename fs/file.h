@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "crypto/content.h"
@@ -33,7 +34,8 @@ struct sb_ofile {
 	int rdonly;		/* fd is O_RDONLY (no write permission) */
 	struct sb_cfile *cf;
 	uint64_t size;		/* plaintext size */
-	int dirty;		/* written since opened: refresh the meta */
+	int dirty;		/* written or mtime set since the header
+				 * was: sb_ofile_refresh_meta() */
 	int damaged;		/* SB_EAUTH seen (logged once) */
 	uint8_t header[SB_CONTENT_HEADER];
 };
@@ -45,8 +47,12 @@ struct sb_ofile {
 int sb_ofile_create(struct sb_ofile *of, const struct sb_store *st, int fd,
 		    const struct sb_meta *meta);
 
-/* Reads and authenticates the header of fd, sets up of (fd owned by of). */
-int sb_ofile_load(struct sb_ofile *of, const struct sb_store *st, int fd);
+/*
+ * Reads and authenticates the header of fd, whose stat is sb, and sets up
+ * of (fd owned by of on success).
+ */
+int sb_ofile_load(struct sb_ofile *of, const struct sb_store *st, int fd,
+		  const struct stat *sb);
 
 /* Frees the crypto state and closes fd. */
 void sb_ofile_release(struct sb_ofile *of);

@@ -85,12 +85,24 @@ void sb_fs_of_put(struct sb_fs *fs, struct sb_node *n);
 /* truncate / times, opening the file when it is not open. */
 int sb_fs_set_size(struct sb_fs *fs, struct sb_node *n, uint64_t size);
 /*
- * Sets a regular file's times through its descriptor and writes the
- * mtime into the header, under the file's lock: a RELEASE refreshing the
- * header at the same time cannot put back the mtime it read before.
+ * With the writeback cache the kernel sends a file's times back after it
+ * changed only its ctime (rename, link, chmod): whether ts (atime
+ * omitted) sets the mtime sb has already, nothing to write.
+ */
+int sb_fs_same_mtime(const struct timespec ts[2], const struct stat *sb);
+/*
+ * Sets a regular file's times through its descriptor, under the file's
+ * lock; the header takes the new mtime at the file's last put (its last
+ * handle's RELEASE, an fsync, or at once when it was not open), reading
+ * it from the descriptor then, so a RELEASE at the same time cannot put
+ * back an mtime it read before. An mtime the file has already (the
+ * writeback cache sends it back after ctime-only changes) is left alone.
  */
 int sb_fs_set_times(struct sb_fs *fs, struct sb_node *n,
 		    const struct timespec ts[2]);
+/* The same when n is open writable; 1 (nothing done) when it is not. */
+int sb_fs_set_times_open(struct sb_fs *fs, struct sb_node *n,
+			 const struct timespec ts[2]);
 
 /* File operations (fs/open.c). */
 void sb_fs_create(fuse_req_t req, fuse_ino_t pino, const char *name,

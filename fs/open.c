@@ -29,18 +29,39 @@ struct sb_ofile *sb_fs_of_acquire(struct sb_fs *fs, struct sb_node *n)
 	return of;
 }
 
+/*
+ * The last reference writes the header's mtime when the file changed
+ * since it was written last (writes and times set while the file is open
+ * wait for this or for an fsync).
+ */
 void sb_fs_of_put(struct sb_fs *fs, struct sb_node *n)
 {
-	struct sb_ofile *of = NULL;
+	struct sb_ofile *of;
+	int last;
 
+	/* While still installed: an open meanwhile shares it, and the
+	 * header is written under its lock. */
 	pthread_mutex_lock(&fs->nodes.lock);
-	if (--n->ofrefs == 0) {
-		of = n->of;
-		n->of = NULL;
+	of = n->of;
+	last = n->ofrefs == 1;
+	pthread_mutex_unlock(&fs->nodes.lock);
+	if (last) {
+		pthread_rwlock_wrlock(&of->lock);
+		if (of->dirty && !of->rdonly)
+			sb_fs_err(fs, n, sb_ofile_refresh_meta(of));
+		pthread_rwlock_unlock(&of->lock);
 	}
+	pthread_mutex_lock(&fs->nodes.lock);
+	if (--n->ofrefs == 0)
+		n->of = NULL;
+	else
+		of = NULL;
 	pthread_mutex_unlock(&fs->nodes.lock);
 	if (!of)
 		return;
+	/* two last puts at once: neither saw itself last above */
+	if (of->dirty && !of->rdonly)
+		sb_fs_err(fs, n, sb_ofile_refresh_meta(of));
 	sb_ofile_release(of);
 	free(of);
 	sb_node_unref(&fs->nodes, n);
@@ -110,21 +131,26 @@ static int open_path(struct sb_fs *fs, struct sb_node *n, int *rdonly)
 	return fd;
 }
 
-/* Opens n's backing file read-write (read-only without permission). */
+/*
+ * Opens n's backing file read-write (read-only without permission); sb
+ * receives its stat.
+ */
 static int open_backing(struct sb_fs *fs, struct sb_node *n, int *out,
-			int *rdonly)
+			int *rdonly, struct stat *sb)
 {
-	struct stat sb;
 	int fd = open_path(fs, n, rdonly);
 
 	/* A rename may have put another file under this name. */
-	if (fd >= 0 && (fstat(fd, &sb) || sb.st_ino != n->ino ||
-			sb.st_dev != n->dev)) {
+	if (fd >= 0 && (fstat(fd, sb) || sb->st_ino != n->ino ||
+			sb->st_dev != n->dev)) {
 		close(fd);
 		fd = -ESTALE;
 	}
-	if (fd == -ESTALE)
-		fd = open_ghost(fs, n, rdonly);
+	if (fd == -ESTALE && (fd = open_ghost(fs, n, rdonly)) >= 0 &&
+	    fstat(fd, sb)) {
+		close(fd);
+		fd = -errno;
+	}
 	if (fd < 0)
 		return fd;
 	*out = fd;
@@ -135,17 +161,18 @@ static int open_backing(struct sb_fs *fs, struct sb_node *n, int *out,
 static int of_get(struct sb_fs *fs, struct sb_node *n, struct sb_ofile **out)
 {
 	struct sb_ofile *of = sb_fs_of_acquire(fs, n);
+	struct stat sb;
 	int fd, rc, rdonly;
 
 	if (of) {
 		*out = of;
 		return 0;
 	}
-	rc = open_backing(fs, n, &fd, &rdonly);
+	rc = open_backing(fs, n, &fd, &rdonly, &sb);
 	if (rc)
 		return rc;
 	of = malloc(sizeof(*of));
-	rc = of ? sb_ofile_load(of, fs->st, fd) : -ENOMEM;
+	rc = of ? sb_ofile_load(of, fs->st, fd, &sb) : -ENOMEM;
 	if (rc) {
 		close(fd);
 		free(of);
@@ -170,6 +197,29 @@ int sb_fs_set_size(struct sb_fs *fs, struct sb_node *n, uint64_t size)
 	return sb_fs_err(fs, n, rc);
 }
 
+int sb_fs_same_mtime(const struct timespec ts[2], const struct stat *sb)
+{
+	return ts[0].tv_nsec == UTIME_OMIT && ts[1].tv_nsec != UTIME_OMIT &&
+	       ts[1].tv_nsec != UTIME_NOW &&
+	       ts[1].tv_sec == sb->st_mtim.tv_sec &&
+	       ts[1].tv_nsec == sb->st_mtim.tv_nsec;
+}
+
+static int times_of(struct sb_ofile *of, const struct timespec ts[2])
+{
+	struct stat sb;
+
+	if (fstat(of->fd, &sb))
+		return -errno;
+	if (sb_fs_same_mtime(ts, &sb))
+		return 0;
+	if (futimens(of->fd, ts))
+		return -errno;
+	if (ts[1].tv_nsec != UTIME_OMIT)
+		of->dirty = 1;	/* the header's mtime, at the last put */
+	return 0;
+}
+
 int sb_fs_set_times(struct sb_fs *fs, struct sb_node *n,
 		    const struct timespec ts[2])
 {
@@ -179,13 +229,25 @@ int sb_fs_set_times(struct sb_fs *fs, struct sb_node *n,
 	if (rc)
 		return rc;
 	pthread_rwlock_wrlock(&of->lock);
-	if (futimens(of->fd, ts))
-		rc = -errno;
-	else if (!of->rdonly)
-		rc = sb_ofile_refresh_meta(of);
+	rc = times_of(of, ts);
 	pthread_rwlock_unlock(&of->lock);
 	sb_fs_of_put(fs, n);
 	return sb_fs_err(fs, n, rc);
+}
+
+int sb_fs_set_times_open(struct sb_fs *fs, struct sb_node *n,
+			 const struct timespec ts[2])
+{
+	struct sb_ofile *of = sb_fs_of_acquire(fs, n);
+	int rc;
+
+	if (!of)
+		return 1;
+	pthread_rwlock_wrlock(&of->lock);
+	rc = of->rdonly ? 1 : times_of(of, ts);
+	pthread_rwlock_unlock(&of->lock);
+	sb_fs_of_put(fs, n);
+	return rc > 0 ? rc : sb_fs_err(fs, n, rc);
 }
 
 static void set_open_flags(struct fuse_file_info *fi)
@@ -398,24 +460,18 @@ void sb_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
  * writeback cache, close() still writes the dirty pages back (and sends
  * the mtime) and reports their errors; locks are the kernel's own.
  *
- * The last step of a handle: the header takes the mtime the backing file
- * was left with (pages written back after the kernel's last SETATTR).
- * The kernel does not wait for this reply, nor look at its error.
+ * The last step of a handle. When it is the file's last, the header
+ * takes the mtime the backing file was left with (sb_fs_of_put()); a
+ * file opened again before (an append loop: open, write, close) keeps
+ * its state and writes its header once, at the end. The kernel does not
+ * wait for this reply, nor look at its error.
  */
 void sb_fs_release(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
 	struct sb_fs *fs = sb_fs_of(req);
-	struct sb_node *n = sb_fs_node(fs, ino);
-	struct sb_ofile *of = n->of;
-	int rc = 0;
 
-	pthread_rwlock_wrlock(&of->lock);
-	if (of->dirty && !of->rdonly)
-		rc = sb_ofile_refresh_meta(of);
-	pthread_rwlock_unlock(&of->lock);
-	sb_fs_err(fs, n, rc);
-	sb_fs_of_put(fs, n);
+	sb_fs_of_put(fs, sb_fs_node(fs, ino));
 	fuse_reply_err(req, 0);
 }
 

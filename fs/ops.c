@@ -308,6 +308,10 @@ static void sb_fs_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_attr(req, &sb, fs->timeout);
 }
 
+#define TIME_ATTRS (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | \
+		    FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW | \
+		    FUSE_SET_ATTR_CTIME)
+
 static void set_times(struct timespec ts[2], const struct stat *attr,
 		      int valid)
 {
@@ -332,10 +336,7 @@ static int setattr_fd(struct sb_fs *fs, struct sb_node *n,
 	int rc = 0;
 
 	if (!of)	/* gone: nothing left to change (a late mtime flush) */
-		return valid & ~(FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
-				 FUSE_SET_ATTR_ATIME_NOW |
-				 FUSE_SET_ATTR_MTIME_NOW |
-				 FUSE_SET_ATTR_CTIME) ? -ESTALE : 0;
+		return valid & ~TIME_ATTRS ? -ESTALE : 0;
 	if ((valid & FUSE_SET_ATTR_MODE) &&
 	    fchmod(of->fd, attr->st_mode & 07777))
 		rc = -errno;
@@ -396,18 +397,18 @@ static int do_setattr(struct sb_fs *fs, struct sb_node *n,
 		if (rc)
 			return rc;
 	}
+	/* Only times, on an open file (the kernel's mtime after a
+	 * writeback): through its descriptor, no lookup by path. */
+	if (S_ISREG(n->type) && !(valid & ~(TIME_ATTRS | FUSE_SET_ATTR_SIZE)) &&
+	    (ts[0].tv_nsec != UTIME_OMIT || ts[1].tv_nsec != UTIME_OMIT) &&
+	    (rc = sb_fs_set_times_open(fs, n, ts)) <= 0)
+		return rc;
 	rc = sb_fs_node_path(fs, n, path, &sb);
 	if (rc == -ESTALE)
 		return setattr_fd(fs, n, attr, valid, uid, gid, ts);
 	if (!rc)
 		rc = setattr_path(fs, path, attr, valid, uid, gid);
-	/* With the writeback cache the kernel sends a file's times back
-	 * after it changed only its ctime (rename, link, chmod): the mtime
-	 * it sends is the one the file has, nothing to write. */
-	if (!rc && ts[0].tv_nsec == UTIME_OMIT &&
-	    ts[1].tv_nsec != UTIME_OMIT && ts[1].tv_nsec != UTIME_NOW &&
-	    ts[1].tv_sec == sb.st_mtim.tv_sec &&
-	    ts[1].tv_nsec == sb.st_mtim.tv_nsec)
+	if (!rc && sb_fs_same_mtime(ts, &sb))
 		ts[1].tv_nsec = UTIME_OMIT;
 	if (rc || (ts[0].tv_nsec == UTIME_OMIT && ts[1].tv_nsec == UTIME_OMIT))
 		return rc;

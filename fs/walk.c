@@ -49,13 +49,14 @@ static int check_file(struct walk *w, const char *path, char *msg,
 		      size_t size, const char **what)
 {
 	struct sb_ofile of;
+	struct stat sb;
 	uint64_t bad = 0;
 	int fd, rc;
 
 	fd = openat(w->st->rootfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	rc = sb_ofile_load(&of, w->st, fd);
+	rc = fstat(fd, &sb) ? -errno : sb_ofile_load(&of, w->st, fd, &sb);
 	if (rc) {
 		close(fd);
 		*what = "header or size fails authentication";

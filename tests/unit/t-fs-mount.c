@@ -177,12 +177,67 @@ static void test_invalidate(void **state)
 	assert_int_equal(errno, ENOENT);
 }
 
+/* Whether rel's header (what sync carries) gets the mtime want. */
+static int header_mtime_is(const char *rel, const struct timespec *want)
+{
+	struct sb_meta meta;
+	uint8_t *out;
+	size_t len;
+	int i;
+
+	for (i = 0; i < 300; i++) {	/* RELEASE is not waited for */
+		if (!sb_store_read_file(fx.st, rel, &out, &len, &meta)) {
+			free(out);
+			if (meta.mtime_sec == want->tv_sec &&
+			    meta.mtime_nsec == (uint32_t)want->tv_nsec)
+				return 1;
+		}
+		usleep(10000);
+	}
+	return 0;
+}
+
+/* The header's mtime follows the file's: set while open, appends, set
+ * on a closed file. */
+static void test_header_mtime(void **state)
+{
+	struct timespec ts[2] = { { 0, UTIME_OMIT }, { 1500000000, 123456789 } };
+	struct stat sb;
+	int fd, i;
+
+	fd = open(mp("mail/cur/t1"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "abc", 3), 3);
+	assert_int_equal(futimens(fd, ts), 0);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(stat(mp("mail/cur/t1"), &sb), 0);
+	assert_int_equal(sb.st_mtim.tv_sec, ts[1].tv_sec);
+	assert_int_equal(sb.st_mtim.tv_nsec, ts[1].tv_nsec);
+	assert_true(header_mtime_is("mail/cur/t1", &ts[1]));
+
+	for (i = 0; i < 50; i++) {
+		fd = open(mp("mail/cur/t1"), O_WRONLY | O_APPEND);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "x", 1), 1);
+		assert_int_equal(close(fd), 0);
+	}
+	assert_int_equal(stat(mp("mail/cur/t1"), &sb), 0);
+	assert_int_equal(sb.st_size, 53);
+	assert_true(sb.st_mtim.tv_sec > ts[1].tv_sec);
+	assert_true(header_mtime_is("mail/cur/t1", &sb.st_mtim));
+
+	ts[1].tv_sec = 1400000000;
+	assert_int_equal(utimensat(AT_FDCWD, mp("mail/cur/t1"), ts, 0), 0);
+	assert_true(header_mtime_is("mail/cur/t1", &ts[1]));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_store_through_mount),
 		cmocka_unit_test(test_dir_rename),
 		cmocka_unit_test(test_invalidate),
+		cmocka_unit_test(test_header_mtime),
 	};
 
 	if (sb_crypto_init(0))
