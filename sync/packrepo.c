@@ -326,8 +326,12 @@ int sb_packrepo_write(struct sb_packrepo *p)
 	int rc = 0;
 
 	sb_oids_unique(&p->added);
-	if (!p->w && !p->added.n)
+	if (!p->added.n && (!p->w || !sb_packwrite_count(p->w))) {
+		sb_packwrite_free(p->w);	/* every blob taken back */
+		p->w = NULL;
+		set_clear(&p->sb->set);
 		return 0;
+	}
 	if ((rc = spool(p)))
 		return rc;
 	for (i = 0; !rc && i < p->added.n; i++)
