@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,17 @@ static int64_t now_s(void)
 }
 
 /*
+ * A commit of many paths (a bulk copy, a touch of every file) allocates
+ * tens of MiB that it frees at once; glibc keeps freed heap pages
+ * mapped unless asked, and the daemon would carry the largest commit's
+ * memory for good. Cheap next to a commit.
+ */
+static void give_back_memory(void)
+{
+	malloc_trim(0);
+}
+
+/*
  * One round: commit what the watcher collected and, unless the remote is
  * in backoff, exchange with it. Returns the next time a fetch is due.
  */
@@ -170,6 +182,7 @@ static void *loop(void *arg)
 		if (r == 1 || c->n || c->all || now_s() >= next) {
 			next = round_once(d, c, next, &backoff);
 			sb_changes_clear(c);
+			give_back_memory();
 		}
 	}
 	sb_changes_free(c);
@@ -192,6 +205,7 @@ static int on_sync(const char *args, FILE *out, void *arg)
 		c->all = 1;
 	rc = sb_sync_run(d->engine, c, &rep, out);
 	sb_changes_free(c);
+	give_back_memory();
 	if (!rc)
 		sb_syncd_report(&rep, out);
 	return rc;

@@ -293,23 +293,83 @@ static int check_upsert(struct job *j, struct upd *u)
 }
 
 /*
+ * The directory of the last path looked up in HEAD's tree: the updates
+ * are sorted, so each directory's tree is read once, not once per file
+ * (a big directory's tree is too large for libgit2's object cache).
+ */
+struct dircur {
+	char dir[TPATH_MAX];
+	int valid;
+	git_tree *t;		/* NULL: HEAD has no such directory */
+};
+
+static const git_tree *dir_tree(struct job *j, struct dircur *c,
+				const char *tpath, size_t dlen)
+{
+	git_tree_entry *te = NULL;
+
+	if (!dlen)
+		return j->base;
+	if (c->valid && strlen(c->dir) == dlen &&
+	    !strncmp(c->dir, tpath, dlen))
+		return c->t;
+	git_tree_free(c->t);
+	c->t = NULL;
+	c->valid = 1;
+	snprintf(c->dir, sizeof(c->dir), "%.*s", (int)dlen, tpath);
+	if (!git_tree_entry_bypath(&te, j->base, c->dir) &&
+	    git_tree_entry_type(te) == GIT_OBJECT_TREE &&
+	    git_tree_lookup(&c->t, j->g, git_tree_entry_id(te)))
+		c->t = NULL;
+	git_tree_entry_free(te);
+	return c->t;
+}
+
+/* 1 when HEAD has u's path with u's id and mode: nothing to update. */
+static int same_as_base(struct job *j, struct dircur *c, const struct upd *u)
+{
+	const char *slash = strrchr(u->tpath, '/');
+	const git_tree_entry *e;
+	const git_tree *t;
+
+	if (!j->base)
+		return 0;
+	t = dir_tree(j, c, u->tpath, slash ? (size_t)(slash - u->tpath) : 0);
+	e = t ? git_tree_entry_byname(t, slash ? slash + 1 : u->tpath) : NULL;
+	return e && git_oid_equal(git_tree_entry_id(e), &u->oid) &&
+	       git_tree_entry_filemode(e) == u->mode;
+}
+
+static int check_one(struct job *j, struct dircur *c, struct upd *u)
+{
+	if (u->remove)
+		return check_removal(j, u);
+	if (same_as_base(j, c, u)) {
+		u->drop = 1;	/* unchanged: touched, or read for writing */
+		return 0;
+	}
+	return u->hash ? check_upsert(j, u) : 0;
+}
+
+/*
  * git_tree_create_updated() (libgit2 1.5) looks directories up in the
  * baseline before its own edits, fails to remove a missing entry, and
  * refuses to change an entry's type; it drops a tree that became empty
- * (so fan-out levels do not linger). Hence: removals of paths HEAD does
- * not have are dropped, a removal with new entries below it and a file
+ * (so fan-out levels do not linger), and it reads the trees on every
+ * path it is given. Hence: upserts of what HEAD has already and
+ * removals of paths HEAD does not have are dropped, a removal with new entries below it and a file
  * replacing a directory go into a first pass, and a removal below
  * another one is left to it.
  */
 int sb_committree_resolve(struct job *j)
 {
+	struct dircur c = { "", 0, NULL };
 	size_t i;
 	int rc = 0;
 
 	for (i = 0; !rc && i < j->n; i++)
-		rc = j->u[i].remove ? check_removal(j, &j->u[i])
-				    : j->u[i].hash ? check_upsert(j, &j->u[i])
-						   : 0;
+		rc = check_one(j, &c, &j->u[i]);
+	git_tree_free(c.t);
 	for (i = 0; !rc && i < j->n; i++)
 		if (j->u[i].remove && !j->u[i].drop &&
 		    upsert_below(j, j->u[i].tpath))

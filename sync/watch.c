@@ -38,9 +38,15 @@
  * whatever lacks a live watch gets one.
  */
 
-#define WATCH_MASK (IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | \
-		    IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE | IN_ONLYDIR | \
-		    IN_DONT_FOLLOW)
+/*
+ * No IN_CLOSE_WRITE: the file system opens backing files read-write for
+ * readers too, and every file read would look changed (a sync after
+ * `cat` of a whole mailbox went through all of it). Every change of
+ * contents is an IN_MODIFY: the store is written with write(), pwrite()
+ * and ftruncate() only, never through a shared mapping.
+ */
+#define WATCH_MASK (IN_CREATE | IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | \
+		    IN_MOVED_TO | IN_DELETE | IN_ONLYDIR | IN_DONT_FOLLOW)
 /*
  * The kernel queues a rename's MOVED_FROM and MOVED_TO back to back, so a
  * directory MOVED_FROM not followed by its MOVED_TO left the store. When

@@ -711,6 +711,13 @@ static void test_no_change(void **state)
 	assert_string_equal(oid, first);
 	/* a path that never existed */
 	assert_int_equal(commit_plain(f, oid, "mail/cur/nope", NULL), 1);
+	/* touched next to changed: the tree has both as they are */
+	assert_int_equal(chmod(path, 0644), 0);
+	put(f, msg(2, "S"), "changed\n");
+	assert_int_equal(commit_plain(f, oid, msg(1, "S"), msg(2, "S"),
+				      msg(0, "S"), NULL), 0);
+	same_as_all(f);
+	assert_int_equal(commit_scan(f, oid), 1);	/* nothing left */
 
 	/* a merge commits even an unchanged tree, with both parents */
 	messages(f, 3, 4);

@@ -193,6 +193,13 @@ static void test_create_write(void **state)
 	expect(f, "d/a", NULL);
 	put(f, "top", "x");
 	expect(f, "top", NULL);
+
+	/* opened for writing, only read (as the mount does): no change */
+	fd = open(p, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, p, 4), 4);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(sb_watch_wait(f->w, QUIET + 300), 0);
 }
 
 static void test_rename_link_unlink(void **state)
