@@ -279,7 +279,7 @@ static int add_upd(struct job *j, const char *spath, const struct stat *st,
 	}
 	u->remove = remove ? 1 : 0;
 	if (st) {
-		u->st = *st;
+		sb_upd_stat_set(&u->st, st);
 		u->mode = sb_commit_file_mode(st);
 	}
 	j->n++;
@@ -562,6 +562,7 @@ static int make_commit(struct job *j, const git_oid *tree,
 static int update_cache(struct job *j)
 {
 	char hex[SB_OID_HEX];
+	struct stat st;
 	struct upd *u;
 	size_t i;
 	int rc = 0;
@@ -572,7 +573,8 @@ static int update_cache(struct job *j)
 			rc = sb_statcache_del(j->sc, u->spath);
 		if (!rc && !u->remove && u->hash && !u->nocache) {
 			git_oid_tostr(hex, sizeof(hex), &u->oid);
-			rc = sb_statcache_put(j->sc, u->spath, &u->st, hex);
+			sb_upd_stat_get(&st, &u->st);
+			rc = sb_statcache_put(j->sc, u->spath, &st, hex);
 		}
 	}
 	return rc ? rc : sb_statcache_save(j->sc);

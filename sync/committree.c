@@ -88,6 +88,25 @@ static int read_fd(int fd, struct rbuf *b, size_t len)
 	return 0;
 }
 
+void sb_upd_stat_set(struct upd_stat *u, const struct stat *st)
+{
+	u->ino = (uint64_t)st->st_ino;
+	u->size = (uint64_t)st->st_size;
+	u->mtim = st->st_mtim;
+	u->ctim = st->st_ctim;
+	u->mode = st->st_mode;
+}
+
+void sb_upd_stat_get(struct stat *st, const struct upd_stat *u)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = (ino_t)u->ino;
+	st->st_size = (off_t)u->size;
+	st->st_mtim = u->mtim;
+	st->st_ctim = u->ctim;
+	st->st_mode = u->mode;
+}
+
 static int same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_ino == b->st_ino && a->st_size == b->st_size &&
@@ -140,9 +159,10 @@ static int read_regular(struct job *j, struct upd *u, struct rbuf *b,
 		rc = read_fd(fd, b, *len);
 	if (!rc && (fstat(fd, &after) || !same_file(&before, &after)))
 		u->nocache = 1;
-	if (!rc && !same_file(&before, &u->st))
+	sb_upd_stat_get(&after, &u->st);
+	if (!rc && !same_file(&before, &after))
 		u->nocache = 1;	/* replaced since the lstat */
-	u->st = before;
+	sb_upd_stat_set(&u->st, &before);
 	u->mode = sb_commit_file_mode(&before);
 out:
 	close(fd);
@@ -181,7 +201,7 @@ static int hash_one(struct job *j, git_odb *odb, struct upd *u,
 {
 	size_t len = 0;
 	int stored = 0;
-	int rc = S_ISLNK(u->st.st_mode) ? read_link(j, u, b, &len)
+	int rc = S_ISLNK(u->st.mode) ? read_link(j, u, b, &len)
 					 : read_regular(j, u, b, &len, &stored);
 
 	if (rc == -ENOENT || rc == -ENOTDIR || rc == -ELOOP ||

@@ -28,9 +28,20 @@ struct sb_packrepo;
  * git_tree_create_updated() sorts them, so that everything below a
  * directory is one contiguous run.
  */
+/* What a commit keeps of a file's lstat (a struct stat is 144 bytes). */
+struct upd_stat {
+	uint64_t ino, size;
+	struct timespec mtim, ctim;
+	mode_t mode;
+};
+
+void sb_upd_stat_set(struct upd_stat *u, const struct stat *st);
+/* st, zeroed, with the fields u keeps. */
+void sb_upd_stat_get(struct stat *st, const struct upd_stat *u);
+
 struct upd {
 	char *spath, *tpath;
-	struct stat st;
+	struct upd_stat st;
 	git_oid oid;
 	git_filemode_t mode;
 	unsigned remove:1;	/* else upsert */

@@ -303,10 +303,23 @@ static size_t rec_encode(uint8_t *p, int type, const char *path, size_t len,
 	return REC_HEAD + body;
 }
 
+/*
+ * Unsaved records past this go to the file before more are added, so the
+ * log stays small: the commit of 20,000 renamed messages grew it to
+ * 8 MiB. Records stand alone and name blobs already stored, so saving
+ * some early is as good as saving them all at the end.
+ */
+#define LOG_FLUSH (512u << 10)
+
 static int log_add(struct sb_statcache *sc, int type, const char *path,
 		   size_t len, const struct sb_statcache_ent *e)
 {
-	int rc = log_room(sc, put_size(len));
+	int rc = 0;
+
+	if (sc->loglen && sc->loglen + put_size(len) > LOG_FLUSH)
+		rc = sb_statcache_save(sc);
+	if (!rc)
+		rc = log_room(sc, put_size(len));
 
 	if (!rc)
 		sc->loglen += rec_encode(sc->log + sc->loglen, type, path, len, e);

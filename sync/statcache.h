@@ -63,7 +63,11 @@ int sb_statcache_each(struct sb_statcache *sc, sb_statcache_fn fn,
 /* Forgets everything (a clone or a rebuilt cache). */
 void sb_statcache_reset(struct sb_statcache *sc);
 
-/* Makes the changes since the last save durable (fsynced). */
+/*
+ * Makes the changes since the last save durable (fsynced).
+ * sb_statcache_put() and sb_statcache_del() save by themselves when
+ * half a MiB of changes is pending.
+ */
 int sb_statcache_save(struct sb_statcache *sc);
 
 #endif
