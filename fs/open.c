@@ -148,8 +148,10 @@ static int open_backing(struct sb_fs *fs, struct sb_node *n, int *out,
 	}
 	if (fd == -ESTALE && (fd = open_ghost(fs, n, rdonly)) >= 0 &&
 	    fstat(fd, sb)) {
+		int e = errno;
+
 		close(fd);
-		fd = -errno;
+		fd = -e;
 	}
 	if (fd < 0)
 		return fd;
