@@ -237,21 +237,6 @@ int sb_fs_set_times(struct sb_fs *fs, struct sb_node *n,
 	return sb_fs_err(fs, n, rc);
 }
 
-int sb_fs_set_times_open(struct sb_fs *fs, struct sb_node *n,
-			 const struct timespec ts[2])
-{
-	struct sb_ofile *of = sb_fs_of_acquire(fs, n);
-	int rc;
-
-	if (!of)
-		return 1;
-	pthread_rwlock_wrlock(&of->lock);
-	rc = of->rdonly ? 1 : times_of(of, ts);
-	pthread_rwlock_unlock(&of->lock);
-	sb_fs_of_put(fs, n);
-	return rc > 0 ? rc : sb_fs_err(fs, n, rc);
-}
-
 static void set_open_flags(struct fuse_file_info *fi)
 {
 	/* All changes go through us or come with an invalidation. */

@@ -397,11 +397,12 @@ static int do_setattr(struct sb_fs *fs, struct sb_node *n,
 		if (rc)
 			return rc;
 	}
-	/* Only times, on an open file (the kernel's mtime after a
-	 * writeback): through its descriptor, no lookup by path. */
+	/* Only a regular file's times (the kernel's mtime after a
+	 * writeback): through its descriptor, the open one when there is
+	 * one, no lookup by path. Gone: as below. */
 	if (S_ISREG(n->type) && !(valid & ~(TIME_ATTRS | FUSE_SET_ATTR_SIZE)) &&
-	    (ts[0].tv_nsec != UTIME_OMIT || ts[1].tv_nsec != UTIME_OMIT) &&
-	    (rc = sb_fs_set_times_open(fs, n, ts)) <= 0)
+	    ts[1].tv_nsec != UTIME_OMIT &&
+	    (rc = sb_fs_set_times(fs, n, ts)) != -ESTALE)
 		return rc;
 	rc = sb_fs_node_path(fs, n, path, &sb);
 	if (rc == -ESTALE)

@@ -130,16 +130,11 @@ static int same_file(const struct stat *a, const struct stat *b)
  */
 #define SPOOL_DIRECT (256u << 10)
 
-static int store_big(struct job *j, struct upd *u, int fd, size_t len)
-{
-	return sb_packwrite_blob_fd(sb_repo_git(j->r), fd, len, &u->oid);
-}
-
 /* Reads (or, when large, stores: then *stored = 1) a regular file. */
 static int read_regular(struct job *j, struct upd *u, struct rbuf *b,
 			size_t *len, int *stored)
 {
-	struct stat before, after;
+	struct stat before, after, listed;
 	int fd, rc;
 
 	fd = openat(j->rootfd, u->spath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -154,13 +149,13 @@ static int read_regular(struct job *j, struct upd *u, struct rbuf *b,
 	if (*stored && j->pr)
 		rc = sb_packrepo_blob_fd(j->pr, fd, *len, &u->oid);
 	else if (*stored)
-		rc = store_big(j, u, fd, *len);
+		rc = sb_packwrite_blob_fd(sb_repo_git(j->r), fd, *len, &u->oid);
 	else
 		rc = read_fd(fd, b, *len);
 	if (!rc && (fstat(fd, &after) || !same_file(&before, &after)))
 		u->nocache = 1;
-	sb_upd_stat_get(&after, &u->st);
-	if (!rc && !same_file(&before, &after))
+	sb_upd_stat_get(&listed, &u->st);
+	if (!rc && !same_file(&before, &listed))
 		u->nocache = 1;	/* replaced since the lstat */
 	sb_upd_stat_set(&u->st, &before);
 	u->mode = sb_commit_file_mode(&before);
