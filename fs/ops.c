@@ -592,18 +592,29 @@ static void sb_fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t pino,
 	sb_fs_reply_entry(req, sb_fs_err(fs, NULL, rc), &e);
 }
 
+/*
+ * Removes name; *held receives a descriptor (O_PATH) of what was removed,
+ * for the caller to close after the reply: the last close, not the
+ * unlink, then gives the backing file's blocks back (the file system's
+ * truncate, and on a disk mounted with -o discard a synchronous discard
+ * per file), and `rm -rf` does not wait for that.
+ */
 static int do_remove(struct sb_fs *fs, struct sb_node *parent,
-		     const char *name, int dir)
+		     const char *name, int dir, int *held)
 {
 	char path[PATH_MAX], backing[SB_BNAME_MAX], enc[SB_NAMES_ENC_MAX];
 	struct sb_node *n;
 	struct stat sb;
-	int islong, rc;
+	int fd, islong, rc;
 
 	rc = sb_fs_child_path(fs, parent, name, path, backing, enc, &islong);
 	if (rc)
 		return rc;
-	if (fstatat(fs->st->rootfd, path, &sb, AT_SYMLINK_NOFOLLOW))
+	fd = openat(fs->st->rootfd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*held = fd;
+	if (fstat(fd, &sb))
 		return -errno;
 	if (dir && !S_ISDIR(sb.st_mode))
 		return -ENOTDIR;
@@ -629,12 +640,14 @@ static void remove_op(fuse_req_t req, fuse_ino_t pino, const char *name,
 		      int dir)
 {
 	struct sb_fs *fs = sb_fs_of(req);
-	int rc;
+	int held = -1, rc;
 
 	pthread_rwlock_rdlock(&fs->nodes.tree);
-	rc = do_remove(fs, sb_fs_node(fs, pino), name, dir);
+	rc = do_remove(fs, sb_fs_node(fs, pino), name, dir, &held);
 	pthread_rwlock_unlock(&fs->nodes.tree);
 	fuse_reply_err(req, -sb_fs_err(fs, NULL, rc));
+	if (held >= 0)
+		close(held);
 }
 
 static void sb_fs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name)

@@ -91,8 +91,13 @@ static void keep_ghost(struct sb_fs *fs, struct sb_node *victim,
 		sb_node_set_ghost(&fs->nodes, victim, fd);
 }
 
+/*
+ * *held receives a descriptor of a file renamed over, for the caller to
+ * close after the reply (the last close gives its blocks back: see
+ * do_remove() in ops.c).
+ */
 static int file_rename(struct sb_fs *fs, struct rside *o, struct rside *t,
-		       unsigned flags)
+		       unsigned flags, int *held)
 {
 	struct sb_node *victim;
 	int rc;
@@ -108,6 +113,9 @@ static int file_rename(struct sb_fs *fs, struct rside *o, struct rside *t,
 					  t->sb.st_ino) : NULL;
 	if (victim && S_ISREG(victim->type))
 		keep_ghost(fs, victim, t->path);
+	if (t->exists && !(flags & RENAME_NOREPLACE))
+		*held = openat(fs->st->rootfd, t->path, O_PATH | O_NOFOLLOW |
+			       O_CLOEXEC);
 	if (renameat2(fs->st->rootfd, o->path, fs->st->rootfd, t->path,
 		      flags & RENAME_NOREPLACE)) {
 		rc = -errno;
@@ -344,7 +352,7 @@ static int dir_rename(struct sb_fs *fs, struct rside *o, struct rside *t,
 
 static int do_rename(struct sb_fs *fs, struct sb_node *p1, const char *name,
 		     struct sb_node *p2, const char *newname, unsigned flags,
-		     int *isdir)
+		     int *isdir, int *held)
 {
 	struct rside o, t;
 	int rc;
@@ -364,7 +372,7 @@ static int do_rename(struct sb_fs *fs, struct sb_node *p1, const char *name,
 		return dir_rename(fs, &o, &t, flags);
 	if (t.exists && S_ISDIR(t.sb.st_mode) && !(flags & RENAME_EXCHANGE))
 		return -EISDIR;
-	return file_rename(fs, &o, &t, flags);
+	return file_rename(fs, &o, &t, flags, held);
 }
 
 void sb_fs_rename(fuse_req_t req, fuse_ino_t pino, const char *name,
@@ -372,23 +380,26 @@ void sb_fs_rename(fuse_req_t req, fuse_ino_t pino, const char *name,
 {
 	struct sb_fs *fs = sb_fs_of(req);
 	struct sb_node *p1 = sb_fs_node(fs, pino), *p2 = sb_fs_node(fs, npino);
-	int isdir = 0, rc;
+	int isdir = 0, held = -1, rc;
 
 	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
 	pthread_rwlock_rdlock(&fs->nodes.tree);
-	rc = do_rename(fs, p1, name, p2, newname, flags, &isdir);
+	rc = do_rename(fs, p1, name, p2, newname, flags, &isdir, &held);
 	pthread_rwlock_unlock(&fs->nodes.tree);
 	if (rc == -EAGAIN && isdir) {
 		/* A directory: its subtree's paths change, exclusively. */
 		pthread_rwlock_wrlock(&fs->nodes.tree);
-		rc = do_rename(fs, p1, name, p2, newname, flags, &isdir);
+		rc = do_rename(fs, p1, name, p2, newname, flags, &isdir,
+			       &held);
 		pthread_rwlock_unlock(&fs->nodes.tree);
 	}
 	if (rc < 0 && rc <= SB_EBASE)
 		sb_fs_log(fs, "rename of %s failed: %s", name,
 			  sb_err_msg(rc));
 	fuse_reply_err(req, -sb_fs_err(fs, NULL, rc));
+	if (held >= 0)
+		close(held);
 }

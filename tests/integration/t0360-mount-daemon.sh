@@ -37,6 +37,25 @@ is "the daemon serves with the handed-over keys" "$(cat "$M/mail/probe")" hello
 hwm=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$pid/status")
 diag "daemon VmHWM ${hwm} kB"
 ok "the daemon's peak memory is under 64 MiB" test "$hwm" -lt 65536
+# unlink, rmdir and rename over hold the removed file's descriptor until
+# the reply is sent (its blocks are freed at that close, off the caller's
+# path); none may stay open, also when the removal fails
+fds() { ls "/proc/$pid/fd" | wc -l; }
+mkdir -p "$M/mail/rm/sub"
+for i in $(seq 1 100); do echo "$i" >"$M/mail/rm/f$i"; done
+head -c 3000000 /dev/urandom >"$M/mail/rm/big"
+fds0=$(fds)
+for i in $(seq 1 50); do
+	echo "new $i" >"$M/mail/rm/n$i"
+	mv "$M/mail/rm/n$i" "$M/mail/rm/f$i"
+done
+is "a file renamed over reads as the new one" "$(cat "$M/mail/rm/f7")" "new 7"
+nok "rmdir of a directory that is not empty fails" rmdir "$M/mail/rm"
+rm -f "$M/mail/rm/big"
+nok "a removed file is gone" test -e "$M/mail/rm/big"
+rm -rf "$M/mail/rm"
+nok "rm -rf leaves nothing" test -e "$M/mail/rm"
+is "removals and renames over leave no descriptor open" "$(fds)" "$fds0"
 ok "sealbox umount" sb_umount "$M"
 sb_mount "$V" "$M"
 is "the file reads back after a remount" "$(cat "$M/mail/probe")" hello
