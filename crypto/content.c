@@ -46,15 +46,20 @@ struct sb_content_keys {
 	uint8_t (*key)[CONTENT_KEY];	/* nepochs entries, secure */
 };
 
+/* Random nonces taken in batches; each is used once. */
+struct nonce_pool {
+	unsigned next, end;		/* unused: [next, end) */
+	uint8_t nonce[NONCE_POOL][SB_CONTENT_NONCE];
+};
+
 struct sb_cfile {
 	gcry_cipher_hd_t h;		/* keyed with the per-file key */
 	uint8_t *key;			/* the per-file key (secure memory),
-					   for sb_cfile_decrypt_shared */
+					   for the threads' own handles */
 	uint64_t serial;		/* unique in this process */
-	unsigned nonce_next, nonce_end;	/* unused nonces: [next, end) */
 	uint8_t prefix[SB_CONTENT_PREFIX];
 	uint8_t aad[AAD_LEN];		/* index, last: set per block */
-	uint8_t nonce[NONCE_POOL][SB_CONTENT_NONCE];
+	struct nonce_pool nonces;
 };
 
 void sb_content_keys_free(struct sb_content_keys *k)
@@ -103,30 +108,30 @@ uint32_t sb_content_keys_epoch(const struct sb_content_keys *k)
  * grow from NONCE_FIRST to NONCE_POOL: a small file pays for one call,
  * a large one for one call per 64 blocks. Each is used once.
  */
-static void cfile_nonce(struct sb_cfile *f, uint8_t out[SB_CONTENT_NONCE])
+static void take_nonce(struct nonce_pool *p, uint8_t out[SB_CONTENT_NONCE])
 {
-	if (f->nonce_next == f->nonce_end) {
-		unsigned n = f->nonce_end ? f->nonce_end * 4 : NONCE_FIRST;
+	if (p->next == p->end) {
+		unsigned n = p->end ? p->end * 4 : NONCE_FIRST;
 
-		f->nonce_end = n < NONCE_POOL ? n : NONCE_POOL;
-		f->nonce_next = 0;
-		sb_random_nonce(f->nonce, f->nonce_end * SB_CONTENT_NONCE);
+		p->end = n < NONCE_POOL ? n : NONCE_POOL;
+		p->next = 0;
+		sb_random_nonce(p->nonce, p->end * SB_CONTENT_NONCE);
 	}
-	memcpy(out, f->nonce[f->nonce_next++], SB_CONTENT_NONCE);
+	memcpy(out, p->nonce[p->next++], SB_CONTENT_NONCE);
 }
 
 /*
- * One AES-256-GCM message, out = nonce || ciphertext || tag. Setting the
- * IV resets libgcrypt's GCM state, so the handle is reused without
- * allocating.
+ * One AES-256-GCM message with handle h, out = nonce || ciphertext ||
+ * tag, the nonce from pool. Setting the IV resets libgcrypt's GCM state,
+ * so the handle is reused without allocating.
  */
-static int gcm_seal(struct sb_cfile *f, const uint8_t *aad, size_t aadlen,
+static int gcm_seal(gcry_cipher_hd_t h, struct nonce_pool *pool,
+		    const uint8_t *aad, size_t aadlen,
 		    const uint8_t *plain, size_t len, uint8_t *out)
 {
 	uint8_t *body = out + SB_CONTENT_NONCE;
-	gcry_cipher_hd_t h = f->h;
 
-	cfile_nonce(f, out);
+	take_nonce(pool, out);
 	if (gcry_cipher_setiv(h, out, SB_CONTENT_NONCE) ||
 	    gcry_cipher_authenticate(h, aad, aadlen) ||
 	    (len && gcry_cipher_encrypt(h, body, len, plain, len)) ||
@@ -292,7 +297,7 @@ static int meta_seal(struct sb_cfile *f, const struct sb_meta *m,
 
 	meta_encode(p, m);
 	memcpy(header, f->prefix, SB_CONTENT_PREFIX);
-	rc = gcm_seal(f, f->prefix, SB_CONTENT_PREFIX, p, SB_META_LEN,
+	rc = gcm_seal(f->h, &f->nonces, f->prefix, SB_CONTENT_PREFIX, p, SB_META_LEN,
 		      header + OFF_META);
 	sb_wipe(p, sizeof(p));
 	return rc;
@@ -389,7 +394,7 @@ int sb_cfile_encrypt_block(struct sb_cfile *f, uint64_t index, int last,
 				  " cannot hold %zu bytes",
 				  last ? "last" : "inner", index, len);
 	block_aad(f->aad, index, last);
-	return gcm_seal(f, f->aad, AAD_LEN, plain, len, out);
+	return gcm_seal(f->h, &f->nonces, f->aad, AAD_LEN, plain, len, out);
 }
 
 /* One block with handle h; aad holds f's version and file ID. */
@@ -418,10 +423,14 @@ int sb_cfile_decrypt_block(struct sb_cfile *f, uint64_t index, int last,
 	return decrypt_block(f->h, f->aad, index, last, in, inlen, plain);
 }
 
-/* The calling thread's own handle, last keyed for the file `serial`. */
+/*
+ * The calling thread's own handle, last keyed for the file `serial`, and
+ * its own nonces (random, so they need not come from the file's pool).
+ */
 struct thread_handle {
 	gcry_cipher_hd_t h;
 	uint64_t serial;
+	struct nonce_pool nonces;
 };
 
 static pthread_key_t th_key;
@@ -432,16 +441,27 @@ static void th_free(void *v)
 	struct thread_handle *t = v;
 
 	gcry_cipher_close(t->h);
+	sb_wipe(t, sizeof(*t));
 	free(t);
+}
+
+/* A child of fork() must not take the nonces its parent's thread will. */
+static void th_forked(void)
+{
+	struct thread_handle *t = pthread_getspecific(th_key);
+
+	if (t)
+		t->nonces.next = t->nonces.end;
 }
 
 static void th_init(void)
 {
 	pthread_key_create(&th_key, th_free);
+	pthread_atfork(NULL, NULL, th_forked);
 }
 
 /* The thread's handle keyed for f (keyed again only when f changes). */
-static int thread_handle(const struct sb_cfile *f, gcry_cipher_hd_t *out)
+static int thread_handle(const struct sb_cfile *f, struct thread_handle **out)
 {
 	struct thread_handle *t;
 
@@ -468,7 +488,7 @@ static int thread_handle(const struct sb_cfile *f, gcry_cipher_hd_t *out)
 			return sb_err_set(SB_ECRYPTO, "cannot key AES-256-GCM");
 		t->serial = f->serial;
 	}
-	*out = t->h;
+	*out = t;
 	return 0;
 }
 
@@ -476,14 +496,33 @@ int sb_cfile_decrypt_shared(const struct sb_cfile *f, uint64_t index,
 			    int last, const uint8_t *in, size_t inlen,
 			    uint8_t *plain)
 {
+	struct thread_handle *t = NULL;
 	uint8_t aad[AAD_LEN];
-	gcry_cipher_hd_t h = NULL;
-	int rc = thread_handle(f, &h);
+	int rc = thread_handle(f, &t);
 
 	if (rc)
 		return rc;
 	memcpy(aad, f->aad, AAD_INDEX);
-	return decrypt_block(h, aad, index, last, in, inlen, plain);
+	return decrypt_block(t->h, aad, index, last, in, inlen, plain);
+}
+
+int sb_cfile_encrypt_shared(const struct sb_cfile *f, uint64_t index,
+			    int last, const uint8_t *plain, size_t len,
+			    uint8_t *out)
+{
+	struct thread_handle *t = NULL;
+	uint8_t aad[AAD_LEN];
+	int rc;
+
+	if (!block_len_ok(index, last, len))
+		return sb_err_set(-EINVAL, "%s content block %" PRIu64
+				  " cannot hold %zu bytes",
+				  last ? "last" : "inner", index, len);
+	if ((rc = thread_handle(f, &t)))
+		return rc;
+	memcpy(aad, f->aad, AAD_INDEX);
+	block_aad(aad, index, last);
+	return gcm_seal(t->h, &t->nonces, aad, AAD_LEN, plain, len, out);
 }
 
 static uint64_t content_nblocks(uint64_t plain_size)

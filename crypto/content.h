@@ -22,7 +22,7 @@
  * Contents never depend on the file's name: a rename rewrites nothing.
  *
  * Thread safety: a struct sb_cfile is used by one thread at a time (the
- * caller locks), except for sb_cfile_decrypt_shared; struct
+ * caller locks), except for the sb_cfile_*_shared calls; struct
  * sb_content_keys is read-only after creation and may be shared.
  */
 
@@ -116,16 +116,21 @@ int sb_cfile_decrypt_block(struct sb_cfile *f, uint64_t index, int last,
 			   const uint8_t *in, size_t inlen, uint8_t *plain);
 
 /*
- * sb_cfile_decrypt_block for readers that share f: any number of threads
- * may call it on one f at once (and with sb_cfile_decrypt_block or
- * sb_cfile_encrypt_block running on f under the caller's lock, which
- * leave f's key alone). Each thread decrypts with a cipher handle of its
- * own (secure memory, freed when the thread exits), keyed again only
- * when the thread moves to another file. f must outlive the call.
+ * sb_cfile_decrypt_block and sb_cfile_encrypt_block for threads that
+ * share f: any number of threads may call them on one f at once (and
+ * with sb_cfile_decrypt_block or sb_cfile_encrypt_block running on f
+ * under the caller's lock, which leave f's key alone). Each thread uses
+ * a cipher handle of its own (secure memory, freed when the thread
+ * exits), keyed again only when the thread moves to another file, and
+ * nonces of its own (a child of fork() drops the ones its thread had).
+ * f must outlive the call.
  */
 int sb_cfile_decrypt_shared(const struct sb_cfile *f, uint64_t index,
 			    int last, const uint8_t *in, size_t inlen,
 			    uint8_t *plain);
+int sb_cfile_encrypt_shared(const struct sb_cfile *f, uint64_t index,
+			    int last, const uint8_t *plain, size_t len,
+			    uint8_t *out);
 
 /*
  * Sizes: backing (whole file, header included) <-> plaintext. They are

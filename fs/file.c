@@ -13,6 +13,12 @@
 #define CB SB_CONTENT_CBLOCK
 /* Blocks per pwrite when a write spans many (gap filling, big writes). */
 #define CHUNK 64
+/* Sealing ahead: writes of at least AHEAD_MIN inner blocks; at most
+ * AHEAD_MAX of them (FUSE's largest write, 1 MiB) in each of AHEAD_BUFS
+ * buffers, shared by all threads. */
+#define AHEAD_MIN 16
+#define AHEAD_MAX 256
+#define AHEAD_BUFS 4
 
 /* Per-thread buffers: ciphertext, plaintext, one block. */
 struct tbuf {
@@ -75,6 +81,53 @@ static struct tbuf *tbuf_get(size_t cblocks, size_t pblocks)
 	    grow(&t->p, &t->pblocks, pblocks, B))
 		return NULL;
 	return t;
+}
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	uint8_t *buf[AHEAD_BUFS];	/* AHEAD_MAX * CB bytes, or NULL */
+	int used[AHEAD_BUFS];
+} ahead_pool = {
+	.lock = PTHREAD_MUTEX_INITIALIZER, .freed = PTHREAD_COND_INITIALIZER
+};
+
+/*
+ * A buffer of the pool (allocated on first use, kept), or NULL without
+ * memory. Waits while all are in use: their holders wait for nothing but
+ * a file's lock, whose holder does not wait for a buffer.
+ */
+static uint8_t *ahead_get(void)
+{
+	uint8_t *buf = NULL;
+	int i;
+
+	pthread_mutex_lock(&ahead_pool.lock);
+	for (;;) {
+		for (i = 0; i < AHEAD_BUFS && ahead_pool.used[i]; i++)
+			;
+		if (i < AHEAD_BUFS)
+			break;
+		pthread_cond_wait(&ahead_pool.freed, &ahead_pool.lock);
+	}
+	if (!ahead_pool.buf[i])
+		ahead_pool.buf[i] = malloc((size_t)AHEAD_MAX * CB);
+	buf = ahead_pool.buf[i];
+	ahead_pool.used[i] = buf != NULL;
+	pthread_mutex_unlock(&ahead_pool.lock);
+	return buf;
+}
+
+static void ahead_put(uint8_t *buf)
+{
+	int i;
+
+	pthread_mutex_lock(&ahead_pool.lock);
+	for (i = 0; i < AHEAD_BUFS; i++)
+		if (ahead_pool.buf[i] == buf)
+			ahead_pool.used[i] = 0;
+	pthread_cond_signal(&ahead_pool.freed);
+	pthread_mutex_unlock(&ahead_pool.lock);
 }
 
 uint64_t sb_file_plain_size(uint64_t cipher)
@@ -342,16 +395,63 @@ static void restore_last(struct sb_ofile *of, struct tbuf *t, uint64_t osize)
 		return;
 }
 
+/*
+ * The blocks of a write of [off, end) that its data covers whole and that
+ * end before its last block: none of them can be the file's last block,
+ * whatever size the file has when the write takes the lock.
+ */
+int sb_ofile_seal_ahead(const struct sb_ofile *of, struct sb_ahead *a,
+			const void *data, size_t len, uint64_t off)
+{
+	uint64_t first = (off + B - 1) / B, end = (off + len - 1) / B, b;
+	const uint8_t *p = data;
+	int rc = 0;
+
+	memset(a, 0, sizeof(*a));
+	a->off = off;
+	a->len = len;
+	if (!len || end < first + AHEAD_MIN || !(a->c = ahead_get()))
+		return 0;
+	if (end - first > AHEAD_MAX)
+		end = first + AHEAD_MAX;
+	for (b = first; !rc && b < end; b++)
+		rc = sb_cfile_encrypt_shared(of->cf, b, 0, p + (b * B - off),
+					     B, a->c + (b - first) * CB);
+	if (rc) {
+		sb_ofile_ahead_done(a);
+		return rc;
+	}
+	a->first = first;
+	a->n = (size_t)(end - first);
+	return 0;
+}
+
+void sb_ofile_ahead_done(struct sb_ahead *a)
+{
+	if (a->c)
+		ahead_put(a->c);
+	a->c = NULL;
+	a->n = 0;
+}
+
 int sb_ofile_write(struct sb_ofile *of, const void *data, size_t len,
 		   uint64_t off)
 {
+	return sb_ofile_write_sealed(of, NULL, data, len, off);
+}
+
+int sb_ofile_write_sealed(struct sb_ofile *of, const struct sb_ahead *a,
+			  const void *data, size_t len, uint64_t off)
+{
 	struct wrange w = { data, off, off + len, of->size, of->size, NULL };
-	uint64_t start = off, first, last, b;
+	uint64_t start = off, first, last, b, next;
 	struct tbuf *t;
 	int rc = 0;
 
 	if (!len)
 		return 0;
+	if (a && (!a->n || a->off != off || a->len != len || !data))
+		a = NULL;
 	if (w.end > w.nsize) {
 		w.nsize = w.end;
 		/* The old last block changes its flag (and maybe grows). */
@@ -365,9 +465,19 @@ int sb_ofile_write(struct sb_ofile *of, const void *data, size_t len,
 	last = (w.end - 1) / B;
 	if (w.nsize > w.osize && !(rc = save_last(of, t, w.osize)))
 		w.saved = t->save;
-	for (b = first; !rc && b <= last; b += CHUNK)
-		rc = write_chunk(of, t, &w, b,
-				 last - b < CHUNK ? last : b + CHUNK - 1);
+	for (b = first; !rc && b <= last; b = next) {
+		if (a && b == a->first) {
+			/* first <= off / B <= a->first; a ends before last */
+			rc = full_pwrite(of->fd, a->c, a->n * CB,
+					 sb_content_block_offset(b));
+			next = b + a->n;
+			continue;
+		}
+		next = last - b < CHUNK ? last + 1 : b + CHUNK;
+		if (a && b < a->first && next > a->first)
+			next = a->first;
+		rc = write_chunk(of, t, &w, b, next - 1);
+	}
 	if (rc && w.nsize > w.osize)
 		restore_last(of, t, w.osize);
 	if (!rc)

@@ -13,7 +13,8 @@
  * paths allocate nothing per request.
  *
  * Thread safety: the caller holds of->lock around every call but
- * sb_ofile_create / sb_ofile_load / sb_ofile_release: shared (read) for
+ * sb_ofile_create / sb_ofile_load / sb_ofile_release /
+ * sb_ofile_seal_ahead / sb_ofile_ahead_done: shared (read) for
  * sb_ofile_read, which decrypts with the calling thread's own cipher
  * handle so that the kernel's readahead requests on one file decrypt in
  * parallel; exclusive (write) for every other call.
@@ -67,6 +68,34 @@ int sb_ofile_read(struct sb_ofile *of, const uint8_t **out, size_t *n,
 /* Writes len bytes of data (NULL: zeros) at off. */
 int sb_ofile_write(struct sb_ofile *of, const void *data, size_t len,
 		   uint64_t off);
+
+/*
+ * Sealing ahead, so that concurrent writes (the kernel's writeback sends
+ * several) encrypt in parallel and only the pwrite waits for the lock:
+ * sb_ofile_seal_ahead(), called WITHOUT of->lock, encrypts the blocks of
+ * a large write that its data covers whole and that end before its last
+ * block (none of them can become the file's last block, which is the
+ * only thing a block's ciphertext depends on besides its index and
+ * data). sb_ofile_write_sealed(), under the lock as sb_ofile_write, then
+ * writes those as they are and does the rest (partial and last blocks,
+ * the old last block, gaps) as sb_ofile_write does. a->n is 0 for small
+ * writes and when all of the few shared buffers are in use; then the
+ * write just does everything under the lock. Release a with
+ * sb_ofile_ahead_done() after the write, also on error.
+ */
+struct sb_ahead {
+	uint64_t off;		/* the write: len bytes at off */
+	size_t len;
+	uint64_t first;		/* sealed blocks: [first, first + n) */
+	size_t n;
+	uint8_t *c;		/* their ciphertext (a shared buffer) */
+};
+
+int sb_ofile_seal_ahead(const struct sb_ofile *of, struct sb_ahead *a,
+			const void *data, size_t len, uint64_t off);
+int sb_ofile_write_sealed(struct sb_ofile *of, const struct sb_ahead *a,
+			  const void *data, size_t len, uint64_t off);
+void sb_ofile_ahead_done(struct sb_ahead *a);
 
 /* Sets the plaintext size (shrinks or extends with zeros). */
 int sb_ofile_truncate(struct sb_ofile *of, uint64_t size);

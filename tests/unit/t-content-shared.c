@@ -4,8 +4,13 @@
  * same plaintext as sb_cfile_decrypt_block; a thread moving between files
  * must re-key (also when a freed file's memory is reused by the next);
  * tampering must fail as it does for sb_cfile_decrypt_block.
+ * sb_cfile_encrypt_shared: blocks sealed by several threads at once open
+ * with the file's own handle, bound to their index and last flag, under
+ * nonces that never repeat (also across fork()).
  */
 #include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -217,12 +222,138 @@ static void test_tamper(void **state)
 	sb_content_keys_free(k);
 }
 
+struct seal_job {
+	const struct sealed *f;
+	uint64_t first;			/* this thread's blocks: first + i * 4 */
+	uint8_t *out;			/* f's cipher layout */
+	int rc;
+};
+
+static void *seal_run(void *arg)
+{
+	struct seal_job *j = arg;
+	uint64_t b;
+
+	for (b = j->first; b < NBLOCKS && !j->rc; b += NTHREADS)
+		j->rc = sb_cfile_encrypt_shared(j->f->cf, b, b == NBLOCKS - 1,
+						j->f->plain + b * BS,
+						blen(j->f, b),
+						j->out + coff(b));
+	return NULL;
+}
+
+static int nonce_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, SB_CONTENT_NONCE);
+}
+
+/* Threads sealing one file's blocks at once, twice over: every block opens
+ * with the file's own handle, only at its index and flag, and no nonce
+ * repeats (the file's and each thread's are drawn apart). */
+static void test_encrypt_threads(void **state)
+{
+	struct sb_content_keys *k = keys_make(30);
+	uint8_t nonces[3 * NBLOCKS][SB_CONTENT_NONCE], out[BS], *c[2];
+	struct seal_job jobs[NTHREADS];
+	pthread_t th[NTHREADS];
+	struct sealed f;
+	uint64_t b;
+	int i, r;
+
+	(void)state;
+	sealed_make(&f, k, 3);
+	for (r = 0; r < 2; r++) {
+		c[r] = malloc(NBLOCKS * (size_t)CB);
+		assert_non_null(c[r]);
+		for (i = 0; i < NTHREADS; i++) {
+			jobs[i] = (struct seal_job){ &f, (uint64_t)i, c[r], 0 };
+			assert_int_equal(pthread_create(&th[i], NULL, seal_run,
+							&jobs[i]), 0);
+		}
+		for (i = 0; i < NTHREADS; i++) {
+			assert_int_equal(pthread_join(th[i], NULL), 0);
+			assert_int_equal(jobs[i].rc, 0);
+		}
+		for (b = 0; b < NBLOCKS; b++) {
+			size_t len = blen(&f, b);
+			int last = b == NBLOCKS - 1;
+
+			assert_int_equal(sb_cfile_decrypt_block(f.cf, b, last,
+					 c[r] + coff(b), len + OV, out), 0);
+			assert_memory_equal(out, f.plain + b * BS, len);
+			assert_int_equal(sb_cfile_decrypt_block(f.cf, b + 1,
+					 last, c[r] + coff(b), len + OV, out),
+					 SB_EAUTH);
+			/* (a short block cannot be an inner one at all) */
+			assert_int_equal(sb_cfile_decrypt_block(f.cf, b, !last,
+					 c[r] + coff(b), len + OV, out),
+					 len == BS ? SB_EAUTH : SB_EFORMAT);
+			memcpy(nonces[r * NBLOCKS + b], c[r] + coff(b),
+			       SB_CONTENT_NONCE);
+			memcpy(nonces[2 * NBLOCKS + b], f.cipher + coff(b),
+			       SB_CONTENT_NONCE);
+		}
+	}
+	qsort(nonces, 3 * NBLOCKS, SB_CONTENT_NONCE, nonce_cmp);
+	for (i = 1; i < 3 * NBLOCKS; i++)
+		assert_true(memcmp(nonces[i - 1], nonces[i],
+				   SB_CONTENT_NONCE) != 0);
+	/* the rules on lengths hold as for sb_cfile_encrypt_block */
+	assert_int_equal(sb_cfile_encrypt_shared(f.cf, 0, 0, f.plain, BS - 1,
+						 c[0]), -EINVAL);
+	assert_int_equal(sb_cfile_encrypt_shared(f.cf, 0, 1, f.plain, BS + 1,
+						 c[0]), -EINVAL);
+	free(c[0]);
+	free(c[1]);
+	sealed_free(&f);
+	sb_content_keys_free(k);
+}
+
+/* A child of fork() sealing next must not use the nonce its parent's
+ * thread uses next: the same nonce twice under one key would give away
+ * the XOR of two plaintexts and the GHASH key. */
+static void test_encrypt_fork(void **state)
+{
+	struct sb_content_keys *k = keys_make(31);
+	uint8_t mine[CB], theirs[CB];
+	struct sealed f;
+	int p[2], st;
+	pid_t pid;
+
+	(void)state;
+	sealed_make(&f, k, 4);
+	/* fill this thread's nonces, so that the next one is pooled */
+	assert_int_equal(sb_cfile_encrypt_shared(f.cf, 0, 0, f.plain, BS,
+						 mine), 0);
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int rc = sb_cfile_encrypt_shared(f.cf, 1, 0, f.plain + BS, BS,
+						 theirs);
+
+		_exit(rc || write(p[1], theirs, CB) != CB);
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], theirs, CB), CB);
+	close(p[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(sb_cfile_encrypt_shared(f.cf, 1, 0, f.plain + BS, BS,
+						 mine), 0);
+	assert_true(memcmp(mine, theirs, SB_CONTENT_NONCE) != 0);
+	sealed_free(&f);
+	sb_content_keys_free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_threads_same_files),
 		cmocka_unit_test(test_rekey_after_free),
 		cmocka_unit_test(test_tamper),
+		cmocka_unit_test(test_encrypt_threads),
+		cmocka_unit_test(test_encrypt_fork),
 	};
 
 	if (sb_crypto_init(0))

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +22,12 @@
 /*
  * Block I/O of an open content file (fs/file.c), against a plain buffer:
  * writes at any offset (partial blocks, across blocks, past the end with
- * a zero-filled gap), appends, truncates both ways, reads, and damage.
+ * a zero-filled gap), appends, truncates both ways, reads, and damage;
+ * writes with blocks sealed ahead (sb_ofile_seal_ahead), also when the
+ * file changed between sealing and writing and from several threads.
  */
 
-#define MAXSZ (200 * 1024)
+#define MAXSZ (4 * 1024 * 1024)
 
 struct fix {
 	char root[64];
@@ -111,6 +114,42 @@ static void put(struct fix *f, uint64_t off, size_t len, uint8_t seed)
 	check(f);
 }
 
+static uint8_t *pattern(size_t len, uint8_t seed)
+{
+	uint8_t *data = malloc(len);
+	size_t i;
+
+	assert_non_null(data);
+	for (i = 0; i < len; i++)
+		data[i] = (uint8_t)(seed + i * 7 + (i >> 12));
+	return data;
+}
+
+static void note(struct fix *f, const uint8_t *data, size_t len,
+		 uint64_t off)
+{
+	memcpy(f->mirror + off, data, len);
+	if (off + len > f->size)
+		f->size = off + len;
+}
+
+/* A write sealed ahead of n blocks (0: none), written as it comes. */
+static void put_sealed(struct fix *f, uint64_t off, size_t len, uint8_t seed,
+		       size_t n)
+{
+	uint8_t *data = pattern(len, seed);
+	struct sb_ahead a;
+
+	assert_int_equal(sb_ofile_seal_ahead(&f->of, &a, data, len, off), 0);
+	assert_int_equal(a.n, n);
+	assert_int_equal(sb_ofile_write_sealed(&f->of, &a, data, len, off), 0);
+	sb_ofile_ahead_done(&a);
+	assert_null(a.c);
+	note(f, data, len, off);
+	free(data);
+	check(f);
+}
+
 static void cut(struct fix *f, uint64_t size)
 {
 	assert_int_equal(sb_ofile_truncate(&f->of, size), 0);
@@ -149,6 +188,102 @@ static void test_truncate(void **state)
 	cut(f, 1);
 }
 
+static void test_sealed(void **state)
+{
+	struct fix *f = *state;
+	uint8_t *x, *y;
+	struct sb_ahead ax, ay;
+
+	put_sealed(f, 0, 300000, 1, 73);	/* blocks 0..72; 73 is last */
+	put_sealed(f, 5000, 200000, 2, 48);	/* in place, unaligned */
+	put_sealed(f, 300000, 131072, 3, 31);	/* append, unaligned */
+	put_sealed(f, 434176, 131072, 4, 31);	/* gap, then aligned */
+	put_sealed(f, 565248, 65536, 5, 0);	/* 15 inner blocks: too few */
+	put_sealed(f, 630784, 1572864, 6, 256);	/* the rest under the lock */
+	put_sealed(f, 4096, 1048576, 7, 255);	/* ends at a block's end */
+	/* sealed for one size, written after the file changed: the later
+	 * range first, so that the earlier one lands inside the file */
+	x = pattern(524288, 8);
+	y = pattern(524288, 9);
+	assert_int_equal(sb_ofile_seal_ahead(&f->of, &ax, x, 524288,
+					     3145728), 0);
+	assert_int_equal(sb_ofile_seal_ahead(&f->of, &ay, y, 524288,
+					     3670016), 0);
+	assert_int_equal(sb_ofile_write_sealed(&f->of, &ay, y, 524288,
+					       3670016), 0);
+	note(f, y, 524288, 3670016);
+	check(f);
+	assert_int_equal(sb_ofile_write_sealed(&f->of, &ax, x, 524288,
+					       3145728), 0);
+	note(f, x, 524288, 3145728);
+	check(f);
+	/* sealed for another range: not used */
+	assert_int_equal(sb_ofile_write_sealed(&f->of, &ax, y, 524288,
+					       1000000), 0);
+	note(f, y, 524288, 1000000);
+	check(f);
+	sb_ofile_ahead_done(&ax);
+	sb_ofile_ahead_done(&ay);
+	free(x);
+	free(y);
+}
+
+#define WRITERS 6
+
+struct writer {
+	struct fix *f;
+	uint64_t off;
+	size_t len;
+	uint8_t *data;
+	int rc;
+};
+
+/* As the file system's write: seal without the lock, write under it. */
+static void *writer_run(void *arg)
+{
+	struct writer *w = arg;
+	struct sb_ahead a;
+
+	w->rc = sb_ofile_seal_ahead(&w->f->of, &a, w->data, w->len, w->off);
+	pthread_rwlock_wrlock(&w->f->of.lock);
+	if (!w->rc)
+		w->rc = sb_ofile_write_sealed(&w->f->of, &a, w->data, w->len,
+					      w->off);
+	pthread_rwlock_unlock(&w->f->of.lock);
+	sb_ofile_ahead_done(&a);
+	return NULL;
+}
+
+/* More writers than shared buffers, on neighbouring ranges of a growing
+ * file, in whatever order the threads run. */
+static void test_sealed_threads(void **state)
+{
+	struct fix *f = *state;
+	struct writer w[WRITERS];
+	pthread_t th[WRITERS];
+	int i, round;
+
+	for (round = 0; round < 4; round++) {
+		for (i = 0; i < WRITERS; i++) {
+			w[i] = (struct writer){ f, 0, 0, NULL, 0 };
+			w[i].len = 262144 + (size_t)round * 1000;
+			w[i].off = (uint64_t)i * w[i].len + (uint64_t)round * 7;
+			w[i].data = pattern(w[i].len, (uint8_t)(round * 16 + i));
+			assert_int_equal(pthread_create(&th[i], NULL,
+							writer_run, &w[i]), 0);
+		}
+		for (i = 0; i < WRITERS; i++) {
+			assert_int_equal(pthread_join(th[i], NULL), 0);
+			assert_int_equal(w[i].rc, 0);
+		}
+		for (i = 0; i < WRITERS; i++) {
+			note(f, w[i].data, w[i].len, w[i].off);
+			free(w[i].data);
+		}
+		check(f);
+	}
+}
+
 static void test_damage(void **state)
 {
 	struct fix *f = *state;
@@ -180,6 +315,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncate, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_damage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sealed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sealed_threads, setup,
+						teardown),
 	};
 
 	if (sb_crypto_init(0))
