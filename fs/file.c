@@ -83,37 +83,43 @@ static struct tbuf *tbuf_get(size_t cblocks, size_t pblocks)
 	return t;
 }
 
+/*
+ * The buffers for sealing ahead, allocated when needed. A file's release
+ * frees them unless one is in use: the requests of a streamed file reuse
+ * them, and they do not stay resident (4 MiB) once the writing is over.
+ */
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
 	uint8_t *buf[AHEAD_BUFS];	/* AHEAD_MAX * CB bytes, or NULL */
 	int used[AHEAD_BUFS];
+	int nused;
 } ahead_pool = {
 	.lock = PTHREAD_MUTEX_INITIALIZER, .freed = PTHREAD_COND_INITIALIZER
 };
 
 /*
- * A buffer of the pool (allocated on first use, kept), or NULL without
- * memory. Waits while all are in use: their holders wait for nothing but
- * a file's lock, whose holder does not wait for a buffer.
+ * A buffer of the pool, or NULL without memory. Waits while all are in
+ * use: their holders wait for nothing but a file's lock, whose holder
+ * does not wait for a buffer.
  */
 static uint8_t *ahead_get(void)
 {
-	uint8_t *buf = NULL;
+	uint8_t *buf;
 	int i;
 
 	pthread_mutex_lock(&ahead_pool.lock);
-	for (;;) {
-		for (i = 0; i < AHEAD_BUFS && ahead_pool.used[i]; i++)
-			;
-		if (i < AHEAD_BUFS)
-			break;
+	while (ahead_pool.nused == AHEAD_BUFS)
 		pthread_cond_wait(&ahead_pool.freed, &ahead_pool.lock);
-	}
+	for (i = 0; ahead_pool.used[i]; i++)
+		;
 	if (!ahead_pool.buf[i])
 		ahead_pool.buf[i] = malloc((size_t)AHEAD_MAX * CB);
 	buf = ahead_pool.buf[i];
-	ahead_pool.used[i] = buf != NULL;
+	if (buf) {
+		ahead_pool.used[i] = 1;
+		ahead_pool.nused++;
+	}
 	pthread_mutex_unlock(&ahead_pool.lock);
 	return buf;
 }
@@ -123,10 +129,23 @@ static void ahead_put(uint8_t *buf)
 	int i;
 
 	pthread_mutex_lock(&ahead_pool.lock);
-	for (i = 0; i < AHEAD_BUFS; i++)
-		if (ahead_pool.buf[i] == buf)
-			ahead_pool.used[i] = 0;
+	for (i = 0; ahead_pool.buf[i] != buf; i++)
+		;
+	ahead_pool.used[i] = 0;
+	ahead_pool.nused--;
 	pthread_cond_signal(&ahead_pool.freed);
+	pthread_mutex_unlock(&ahead_pool.lock);
+}
+
+static void ahead_trim(void)
+{
+	int i;
+
+	pthread_mutex_lock(&ahead_pool.lock);
+	for (i = 0; i < AHEAD_BUFS && !ahead_pool.nused; i++) {
+		free(ahead_pool.buf[i]);
+		ahead_pool.buf[i] = NULL;
+	}
 	pthread_mutex_unlock(&ahead_pool.lock);
 }
 
@@ -242,6 +261,7 @@ int sb_ofile_load(struct sb_ofile *of, const struct sb_store *st, int fd,
 
 void sb_ofile_release(struct sb_ofile *of)
 {
+	ahead_trim();
 	sb_cfile_free(of->cf);
 	of->cf = NULL;
 	if (of->fd >= 0)

@@ -55,7 +55,8 @@ int sb_ofile_create(struct sb_ofile *of, const struct sb_store *st, int fd,
 int sb_ofile_load(struct sb_ofile *of, const struct sb_store *st, int fd,
 		  const struct stat *sb);
 
-/* Frees the crypto state and closes fd. */
+/* Frees the crypto state and closes fd; also gives back the buffers of
+ * sealing ahead (below) unless a write is using one. */
 void sb_ofile_release(struct sb_ofile *of);
 
 /*
@@ -79,9 +80,10 @@ int sb_ofile_write(struct sb_ofile *of, const void *data, size_t len,
  * data). sb_ofile_write_sealed(), under the lock as sb_ofile_write, then
  * writes those as they are and does the rest (partial and last blocks,
  * the old last block, gaps) as sb_ofile_write does. a->n is 0 for small
- * writes and when all of the few shared buffers are in use; then the
- * write just does everything under the lock. Release a with
- * sb_ofile_ahead_done() after the write, also on error.
+ * writes and without memory; then the write does everything under the
+ * lock. There are a few shared buffers; a thread waits for one while all
+ * are in use. Release a with sb_ofile_ahead_done() after the write, also
+ * on error.
  */
 struct sb_ahead {
 	uint64_t off;		/* the write: len bytes at off */
