@@ -55,8 +55,8 @@ int sb_ofile_create(struct sb_ofile *of, const struct sb_store *st, int fd,
 int sb_ofile_load(struct sb_ofile *of, const struct sb_store *st, int fd,
 		  const struct stat *sb);
 
-/* Frees the crypto state and closes fd; also gives back the buffers of
- * sealing ahead (below) unless a write is using one. */
+/* Frees the crypto state and closes fd; also gives back all but one of
+ * the buffers of sealing ahead (below) unless a write is using one. */
 void sb_ofile_release(struct sb_ofile *of);
 
 /*
