@@ -175,6 +175,14 @@ static void *loop(void *arg)
 		int64_t left = next - now_s();
 
 		r = sb_watch_wait(d->watch, left > 0 ? (int)left * 1000 : 0);
+		/*
+		 * A fetch falling due in the middle of a burst of changes
+		 * waits for the burst's batch (at most commitMax away), which
+		 * brings the fetch along: committing half a burst would take
+		 * CPU from the program still writing and split its commit.
+		 */
+		if (r == 0 && sb_watch_busy(d->watch))
+			r = sb_watch_wait(d->watch, -1);
 		if (r < 0 || d->stopping)
 			break;
 		if (sb_watch_take(d->watch, c))

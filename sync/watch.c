@@ -726,6 +726,16 @@ int sb_watch_wait(struct sb_watch *w, int timeout_ms)
 	return rc;
 }
 
+int sb_watch_busy(struct sb_watch *w)
+{
+	int busy;
+
+	pthread_mutex_lock(&w->lock);
+	busy = w->first_ns != 0;
+	pthread_mutex_unlock(&w->lock);
+	return busy;
+}
+
 void sb_watch_kick(struct sb_watch *w)
 {
 	pthread_mutex_lock(&w->lock);

@@ -43,6 +43,12 @@ int sb_watch_start(struct sb_watch **out, const char *root,
  */
 int sb_watch_wait(struct sb_watch *w, int timeout_ms);
 
+/*
+ * 1 while changes are recorded whose batch is not taken yet (a batch is
+ * then due within max_ms), 0 otherwise.
+ */
+int sb_watch_busy(struct sb_watch *w);
+
 /* Wakes sb_watch_wait() now (e.g. `sealbox sync` asked for a sync). */
 void sb_watch_kick(struct sb_watch *w);
 

@@ -344,16 +344,23 @@ static void test_quiet(void **state)
 	uint64_t t0, dt;
 
 	assert_int_equal(sb_watch_wait(f->w, 50), 0);
+	assert_int_equal(sb_watch_busy(f->w), 0);
 	t0 = ms_now();
 	put(f, "d/a", "q");
+	/* busy from the change on (what the sync service's fetch tick
+	 * waits for), until the batch is taken */
+	assert_int_equal(sb_watch_catch_up(f->w, 5000), 0);
+	assert_int_equal(sb_watch_busy(f->w), 1);
 	assert_int_equal(sb_watch_wait(f->w, -1), 1);
 	dt = ms_now() - t0;
 	assert_true(dt >= QUIET - 5);
 	assert_true(dt < QUIET + 250);
 	/* still due until taken */
 	assert_int_equal(sb_watch_wait(f->w, 0), 1);
+	assert_int_equal(sb_watch_busy(f->w), 1);
 	assert_int_equal(sb_watch_take(f->w, f->c), 0);
 	assert_int_equal(sb_watch_wait(f->w, 0), 0);
+	assert_int_equal(sb_watch_busy(f->w), 0);
 }
 
 struct writer {
