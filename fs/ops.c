@@ -397,13 +397,20 @@ static int do_setattr(struct sb_fs *fs, struct sb_node *n,
 		if (rc)
 			return rc;
 	}
-	/* Only a regular file's times (the kernel's mtime after a
-	 * writeback): through its descriptor, the open one when there is
-	 * one, no lookup by path. Gone: as below. */
+	/*
+	 * Only the times of an open regular file (the kernel's mtime after
+	 * a writeback): through its descriptor, no lookup by path. A file
+	 * that is not open takes the path below, whose lstat spares opening
+	 * it (a header read and a key derivation) when the mtime is the one
+	 * it has: what the kernel sends after each rename of a file it
+	 * knows, with the writeback cache.
+	 */
 	if (S_ISREG(n->type) && !(valid & ~(TIME_ATTRS | FUSE_SET_ATTR_SIZE)) &&
-	    ts[1].tv_nsec != UTIME_OMIT &&
-	    (rc = sb_fs_set_times(fs, n, ts)) != -ESTALE)
+	    ts[1].tv_nsec != UTIME_OMIT && sb_fs_of_acquire(fs, n)) {
+		rc = sb_fs_set_times(fs, n, ts);
+		sb_fs_of_put(fs, n);
 		return rc;
+	}
 	rc = sb_fs_node_path(fs, n, path, &sb);
 	if (rc == -ESTALE)
 		return setattr_fd(fs, n, attr, valid, uid, gid, ts);
