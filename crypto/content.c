@@ -386,15 +386,25 @@ static void block_aad(uint8_t aad[AAD_LEN], uint64_t index, int last)
 	aad[AAD_LAST] = last ? 1 : 0;
 }
 
-int sb_cfile_encrypt_block(struct sb_cfile *f, uint64_t index, int last,
-			   const uint8_t *plain, size_t len, uint8_t *out)
+/* One block with handle h and nonces from pool; aad holds f's version
+ * and file ID. */
+static int encrypt_block(gcry_cipher_hd_t h, struct nonce_pool *pool,
+			 uint8_t aad[AAD_LEN], uint64_t index, int last,
+			 const uint8_t *plain, size_t len, uint8_t *out)
 {
 	if (!block_len_ok(index, last, len))
 		return sb_err_set(-EINVAL, "%s content block %" PRIu64
 				  " cannot hold %zu bytes",
 				  last ? "last" : "inner", index, len);
-	block_aad(f->aad, index, last);
-	return gcm_seal(f->h, &f->nonces, f->aad, AAD_LEN, plain, len, out);
+	block_aad(aad, index, last);
+	return gcm_seal(h, pool, aad, AAD_LEN, plain, len, out);
+}
+
+int sb_cfile_encrypt_block(struct sb_cfile *f, uint64_t index, int last,
+			   const uint8_t *plain, size_t len, uint8_t *out)
+{
+	return encrypt_block(f->h, &f->nonces, f->aad, index, last, plain,
+			     len, out);
 }
 
 /* One block with handle h; aad holds f's version and file ID. */
@@ -512,17 +522,13 @@ int sb_cfile_encrypt_shared(const struct sb_cfile *f, uint64_t index,
 {
 	struct thread_handle *t = NULL;
 	uint8_t aad[AAD_LEN];
-	int rc;
+	int rc = thread_handle(f, &t);
 
-	if (!block_len_ok(index, last, len))
-		return sb_err_set(-EINVAL, "%s content block %" PRIu64
-				  " cannot hold %zu bytes",
-				  last ? "last" : "inner", index, len);
-	if ((rc = thread_handle(f, &t)))
+	if (rc)
 		return rc;
 	memcpy(aad, f->aad, AAD_INDEX);
-	block_aad(aad, index, last);
-	return gcm_seal(t->h, &t->nonces, aad, AAD_LEN, plain, len, out);
+	return encrypt_block(t->h, &t->nonces, aad, index, last, plain, len,
+			     out);
 }
 
 static uint64_t content_nblocks(uint64_t plain_size)

@@ -100,6 +100,13 @@ int sb_fs_same_mtime(const struct timespec ts[2], const struct stat *sb);
  */
 int sb_fs_set_times(struct sb_fs *fs, struct sb_node *n,
 		    const struct timespec ts[2]);
+/*
+ * The same when n is open; 1 (nothing done) when it is not, so that the
+ * caller can look at the backing file's mtime first instead of opening
+ * it (a header read and a key derivation) for an mtime it has already.
+ */
+int sb_fs_set_times_open(struct sb_fs *fs, struct sb_node *n,
+			 const struct timespec ts[2]);
 
 /* File operations (fs/open.c). */
 void sb_fs_create(fuse_req_t req, fuse_ino_t pino, const char *name,

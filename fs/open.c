@@ -222,19 +222,35 @@ static int times_of(struct sb_ofile *of, const struct timespec ts[2])
 	return 0;
 }
 
+/* Times through of, the open-file state of n the caller holds (and
+ * puts back here). */
+static int set_times_of(struct sb_fs *fs, struct sb_node *n,
+			struct sb_ofile *of, const struct timespec ts[2])
+{
+	int rc;
+
+	pthread_rwlock_wrlock(&of->lock);
+	rc = times_of(of, ts);
+	pthread_rwlock_unlock(&of->lock);
+	sb_fs_of_put(fs, n);
+	return sb_fs_err(fs, n, rc);
+}
+
 int sb_fs_set_times(struct sb_fs *fs, struct sb_node *n,
 		    const struct timespec ts[2])
 {
 	struct sb_ofile *of;
 	int rc = of_get(fs, n, &of);
 
-	if (rc)
-		return rc;
-	pthread_rwlock_wrlock(&of->lock);
-	rc = times_of(of, ts);
-	pthread_rwlock_unlock(&of->lock);
-	sb_fs_of_put(fs, n);
-	return sb_fs_err(fs, n, rc);
+	return rc ? rc : set_times_of(fs, n, of, ts);
+}
+
+int sb_fs_set_times_open(struct sb_fs *fs, struct sb_node *n,
+			 const struct timespec ts[2])
+{
+	struct sb_ofile *of = sb_fs_of_acquire(fs, n);
+
+	return of ? set_times_of(fs, n, of, ts) : 1;
 }
 
 static void set_open_flags(struct fuse_file_info *fi)

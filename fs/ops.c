@@ -406,11 +406,9 @@ static int do_setattr(struct sb_fs *fs, struct sb_node *n,
 	 * knows, with the writeback cache.
 	 */
 	if (S_ISREG(n->type) && !(valid & ~(TIME_ATTRS | FUSE_SET_ATTR_SIZE)) &&
-	    ts[1].tv_nsec != UTIME_OMIT && sb_fs_of_acquire(fs, n)) {
-		rc = sb_fs_set_times(fs, n, ts);
-		sb_fs_of_put(fs, n);
+	    ts[1].tv_nsec != UTIME_OMIT &&
+	    (rc = sb_fs_set_times_open(fs, n, ts)) <= 0)
 		return rc;
-	}
 	rc = sb_fs_node_path(fs, n, path, &sb);
 	if (rc == -ESTALE)
 		return setattr_fd(fs, n, attr, valid, uid, gid, ts);

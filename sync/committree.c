@@ -372,9 +372,9 @@ static int check_one(struct job *j, struct dircur *c, struct upd *u)
  * refuses to change an entry's type; it drops a tree that became empty
  * (so fan-out levels do not linger), and it reads the trees on every
  * path it is given. Hence: upserts of what HEAD has already and
- * removals of paths HEAD does not have are dropped, a removal with new entries below it and a file
- * replacing a directory go into a first pass, and a removal below
- * another one is left to it.
+ * removals of paths HEAD does not have are dropped, a removal with new
+ * entries below it and a file replacing a directory go into a first
+ * pass, and a removal below another one is left to it.
  */
 int sb_committree_resolve(struct job *j)
 {

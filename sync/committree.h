@@ -23,11 +23,6 @@
 
 struct sb_packrepo;
 
-/*
- * One changed entry. Tree paths are sorted with strcmp, as
- * git_tree_create_updated() sorts them, so that everything below a
- * directory is one contiguous run.
- */
 /* What a commit keeps of a file's lstat (a struct stat is 144 bytes). */
 struct upd_stat {
 	uint64_t ino, size;
@@ -39,6 +34,11 @@ void sb_upd_stat_set(struct upd_stat *u, const struct stat *st);
 /* st, zeroed, with the fields u keeps. */
 void sb_upd_stat_get(struct stat *st, const struct upd_stat *u);
 
+/*
+ * One changed entry. Tree paths are sorted with strcmp, as
+ * git_tree_create_updated() sorts them, so that everything below a
+ * directory is one contiguous run.
+ */
 struct upd {
 	char *spath, *tpath;
 	struct upd_stat st;
