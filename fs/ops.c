@@ -696,22 +696,6 @@ static void sb_fs_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
-/*
- * Background requests in flight (writeback WRITEs and readahead READs of
- * up to 1 MiB): two per CPU keep every CPU busy sealing or opening while
- * another thread writes. The kernel's default, 12, had every worker
- * thread take a 1 MiB write of the same file and queue on its lock: on
- * two CPUs, a 1 GiB `dd` took 1.48-1.63 s and 1.51-1.65 s of daemon CPU
- * against 1.40-1.50 s and 1.37-1.42 s with 4 (streaming reads the same
- * or faster; with 2, reads fell to half speed).
- */
-static unsigned background_requests(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n < 2 ? 4 : n > 32 ? 64 : (unsigned)n * 2;
-}
-
 static void sb_fs_init(void *data, struct fuse_conn_info *conn)
 {
 	struct sb_fs *fs = data;
@@ -731,8 +715,6 @@ static void sb_fs_init(void *data, struct fuse_conn_info *conn)
 	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
 	conn->want &= ~(unsigned)(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
 	conn->max_write = 1024 * 1024;
-	conn->max_background = background_requests();
-	conn->congestion_threshold = conn->max_background * 3 / 4;
 }
 
 const struct fuse_lowlevel_ops sb_fs_ops = {
