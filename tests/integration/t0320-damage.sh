@@ -65,6 +65,7 @@ is "fsck exits non-zero" $? 1
 ok "fsck names dmg/a" grep -q "dmg/a" "$T/fsck"
 
 cp "$T/a.backing" "$backing"
+# dmg/h was renamed to h2 since: its backing name changed, its size not.
 cp "$T/h.backing" "$(find "$V" -path "$V/.git" -prune -o -type f -size 30312c -print)"
 ok "fsck is clean once the file is restored" \
 	"$SEALBOX" fsck --passphrase-file "$(sb_passfile)" "$V"

@@ -22,7 +22,7 @@ mnt, log = sys.argv[1], open(sys.argv[2], 'a')
 os.makedirs(mnt + '/w', exist_ok=True)
 r = random.Random(7)
 i = 0
-def done(*words):
+def log_line(*words):
     log.write(' '.join(words) + '\n'); log.flush()
 while True:
     i += 1
@@ -34,17 +34,17 @@ while True:
             os.write(fd, data[off:off + 8192])
         os.fsync(fd)
         os.close(fd)
-        done(name, hashlib.sha256(data).hexdigest())
+        log_line(name, hashlib.sha256(data).hexdigest())
         if i % 5 == 0:
             old = 'w/f%05d' % r.randrange(1, i)
             fd = os.open(mnt + '/' + old, os.O_RDWR)
             cur = os.pread(fd, 1 << 20, 0)
             h = hashlib.sha256(cur[:10] + b'X' * 100 + cur[110:]).hexdigest()
-            done('pending', old, h)
+            log_line('pending', old, h)
             os.pwrite(fd, b'X' * 100, 10)
             os.fsync(fd)
             os.close(fd)
-            done(old, h)
+            log_line(old, h)
     except OSError:
         break
 PY
