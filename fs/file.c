@@ -16,10 +16,11 @@
 #define CHUNK 64
 /* Sealing ahead: writes of at least AHEAD_MIN inner blocks; at most
  * AHEAD_MAX of them (FUSE's largest write, 1 MiB) in each of AHEAD_BUFS
- * buffers, shared by all threads. */
+ * buffers, shared by all threads: one per worker of the largest default
+ * count (fs/fs.c), so that by default no write waits for one. */
 #define AHEAD_MIN 16
 #define AHEAD_MAX 256
-#define AHEAD_BUFS 4
+#define AHEAD_BUFS 16
 #define AHEAD_SIZE ((size_t)AHEAD_MAX * CB)
 
 /* Per-thread buffers: ciphertext, plaintext, one block. */
@@ -89,7 +90,7 @@ static struct tbuf *tbuf_get(size_t cblocks, size_t pblocks)
  * The buffers for sealing ahead, allocated when needed. A file's release
  * frees all but the first unless one is in use: the requests of a
  * streamed file reuse them, a large write to the next file finds one,
- * and the others do not stay resident (3 MiB) once the writing is over.
+ * and the others do not stay resident once the writing is over.
  */
 static struct {
 	pthread_mutex_t lock;
@@ -229,6 +230,13 @@ static int full_pread(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+static void of_init_locks(struct sb_ofile *of)
+{
+	pthread_rwlock_init(&of->lock, NULL);
+	pthread_mutex_init(&of->wlock, NULL);
+	pthread_cond_init(&of->wdone, NULL);
+}
+
 int sb_ofile_create(struct sb_ofile *of, const struct sb_store *st, int fd,
 		    const struct sb_meta *meta)
 {
@@ -251,7 +259,7 @@ int sb_ofile_create(struct sb_ofile *of, const struct sb_store *st, int fd,
 		of->cf = NULL;
 		return rc;
 	}
-	pthread_rwlock_init(&of->lock, NULL);
+	of_init_locks(of);
 	of->fd = fd;
 	return 0;
 }
@@ -271,7 +279,7 @@ int sb_ofile_load(struct sb_ofile *of, const struct sb_store *st, int fd,
 		rc = sb_cfile_open(&of->cf, st->keys, of->header, NULL);
 	if (rc)
 		return rc == SB_EFORMAT || rc == SB_EVERSION ? SB_EAUTH : rc;
-	pthread_rwlock_init(&of->lock, NULL);
+	of_init_locks(of);
 	of->fd = fd;
 	return 0;
 }
@@ -285,6 +293,8 @@ void sb_ofile_release(struct sb_ofile *of)
 		close(of->fd);
 	of->fd = -1;
 	pthread_rwlock_destroy(&of->lock);
+	pthread_mutex_destroy(&of->wlock);
+	pthread_cond_destroy(&of->wdone);
 }
 
 /* Decrypts block b of the file of size into plain (block_len bytes). */
@@ -432,43 +442,100 @@ static void restore_last(struct sb_ofile *of, struct tbuf *t, uint64_t osize)
 		return;
 }
 
-/*
- * The blocks of a write of [off, end) that its data covers whole and that
- * end before its last block: none of them can be the file's last block,
- * whatever size the file has when the write takes the lock.
- */
-int sb_ofile_seal_ahead(const struct sb_ofile *of, struct sb_ahead *a,
-			const void *data, size_t len, uint64_t off)
+/* Registers ow with of (under of->wlock). */
+static void writes_add(struct sb_ofile *of, struct sb_owrite *ow)
+{
+	pthread_mutex_lock(&of->wlock);
+	ow->next = of->writes;
+	of->writes = ow;
+	pthread_mutex_unlock(&of->wlock);
+}
+
+int sb_ofile_write_begin(struct sb_ofile *of, struct sb_owrite *ow,
+			 const void *data, size_t len, uint64_t off)
 {
 	uint64_t first = (off + B - 1) / B, end = (off + len - 1) / B, b;
 	const uint8_t *p = data;
 	int rc = 0;
 
-	memset(a, 0, sizeof(*a));
-	a->off = off;
-	a->len = len;
-	if (!len || end < first + AHEAD_MIN || !(a->c = ahead_get()))
+	memset(ow, 0, sizeof(*ow));
+	ow->off = off;
+	ow->len = len;
+	/* The buffer first: a registered write waits for nothing but
+	 * the lock and lower writes (sb_ofile_write_lock). The blocks
+	 * sealed are those of [off, off + len) that the data covers whole
+	 * and that end before its last block: none of them can be the
+	 * file's last block, whatever size the file has at the lock. */
+	if (data && len && end >= first + AHEAD_MIN)
+		ow->c = ahead_get();
+	writes_add(of, ow);
+	if (!ow->c)
 		return 0;
 	if (end - first > AHEAD_MAX)
 		end = first + AHEAD_MAX;
 	for (b = first; !rc && b < end; b++)
 		rc = sb_cfile_encrypt_shared(of->cf, b, 0, p + (b * B - off),
-					     B, a->c + (b - first) * CB);
-	if (rc) {
-		sb_ofile_ahead_done(a);
+					     B, ow->c + (b - first) * CB);
+	if (rc)
 		return rc;
-	}
-	a->first = first;
-	a->n = (size_t)(end - first);
+	ow->first = first;
+	ow->n = (size_t)(end - first);
 	return 0;
 }
 
-void sb_ofile_ahead_done(struct sb_ahead *a)
+/* Whether a write in flight that starts before ow would fill part of the
+ * gap ow leaves in a file of size. Under of->wlock. */
+static int lower_fills_gap(const struct sb_ofile *of,
+			   const struct sb_owrite *ow, uint64_t size)
 {
-	if (a->c)
-		ahead_put(a->c);
-	a->c = NULL;
-	a->n = 0;
+	const struct sb_owrite *w;
+
+	if (ow->off <= size)
+		return 0;
+	for (w = of->writes; w; w = w->next)
+		if (w->off < ow->off && w->off + w->len > size)
+			return 1;
+	return 0;
+}
+
+void sb_ofile_write_lock(struct sb_ofile *of, const struct sb_owrite *ow)
+{
+	unsigned gen;
+	int wait;
+
+	for (;;) {
+		pthread_rwlock_wrlock(&of->lock);
+		pthread_mutex_lock(&of->wlock);
+		wait = lower_fills_gap(of, ow, of->size);
+		gen = of->wgen;
+		pthread_mutex_unlock(&of->wlock);
+		if (!wait)
+			return;
+		/* until some write ends; then look again */
+		pthread_rwlock_unlock(&of->lock);
+		pthread_mutex_lock(&of->wlock);
+		while (of->wgen == gen)
+			pthread_cond_wait(&of->wdone, &of->wlock);
+		pthread_mutex_unlock(&of->wlock);
+	}
+}
+
+void sb_ofile_write_end(struct sb_ofile *of, struct sb_owrite *ow)
+{
+	struct sb_owrite **pp;
+
+	pthread_mutex_lock(&of->wlock);
+	for (pp = &of->writes; *pp && *pp != ow; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = ow->next;
+	of->wgen++;
+	pthread_cond_broadcast(&of->wdone);
+	pthread_mutex_unlock(&of->wlock);
+	if (ow->c)
+		ahead_put(ow->c);
+	ow->c = NULL;
+	ow->n = 0;
 }
 
 int sb_ofile_write(struct sb_ofile *of, const void *data, size_t len,
@@ -477,7 +544,7 @@ int sb_ofile_write(struct sb_ofile *of, const void *data, size_t len,
 	return sb_ofile_write_sealed(of, NULL, data, len, off);
 }
 
-int sb_ofile_write_sealed(struct sb_ofile *of, const struct sb_ahead *a,
+int sb_ofile_write_sealed(struct sb_ofile *of, const struct sb_owrite *ow,
 			  const void *data, size_t len, uint64_t off)
 {
 	struct wrange w = { data, off, off + len, of->size, of->size, NULL };
@@ -487,8 +554,8 @@ int sb_ofile_write_sealed(struct sb_ofile *of, const struct sb_ahead *a,
 
 	if (!len)
 		return 0;
-	if (a && (!a->n || a->off != off || a->len != len || !data))
-		a = NULL;
+	if (ow && (!ow->n || ow->off != off || ow->len != len || !data))
+		ow = NULL;
 	if (w.end > w.nsize) {
 		w.nsize = w.end;
 		/* The old last block changes its flag (and maybe grows). */
@@ -503,16 +570,16 @@ int sb_ofile_write_sealed(struct sb_ofile *of, const struct sb_ahead *a,
 	if (w.nsize > w.osize && !(rc = save_last(of, t, w.osize)))
 		w.saved = t->save;
 	for (b = first; !rc && b <= last; b = next) {
-		if (a && b == a->first) {
-			/* first <= off / B <= a->first; a ends before last */
-			rc = full_pwrite(of->fd, a->c, a->n * CB,
+		if (ow && b == ow->first) {
+			/* first <= off / B <= ow->first; ow ends before last */
+			rc = full_pwrite(of->fd, ow->c, ow->n * CB,
 					 sb_content_block_offset(b));
-			next = b + a->n;
+			next = b + ow->n;
 			continue;
 		}
 		next = last - b < CHUNK ? last + 1 : b + CHUNK;
-		if (a && b < a->first && next > a->first)
-			next = a->first;
+		if (ow && b < ow->first && next > ow->first)
+			next = ow->first;
 		rc = write_chunk(of, t, &w, b, next - 1);
 	}
 	if (rc && w.nsize > w.osize)

@@ -14,7 +14,8 @@
  *
  * Thread safety: the caller holds of->lock around every call but
  * sb_ofile_create / sb_ofile_load / sb_ofile_release /
- * sb_ofile_seal_ahead / sb_ofile_ahead_done: shared (read) for
+ * sb_ofile_write_begin / sb_ofile_write_lock (which takes it) /
+ * sb_ofile_write_end: shared (read) for
  * sb_ofile_read, which decrypts with the calling thread's own cipher
  * handle so that the kernel's readahead requests on one file decrypt in
  * parallel; exclusive (write) for every other call.
@@ -39,6 +40,11 @@ struct sb_ofile {
 				 * was: sb_ofile_refresh_meta() */
 	int damaged;		/* SB_EAUTH seen (logged once) */
 	uint8_t header[SB_CONTENT_HEADER];
+	/* writes in flight, sb_ofile_write_begin() to _end() */
+	pthread_mutex_t wlock;	/* guards writes and wgen */
+	pthread_cond_t wdone;	/* broadcast when one ends */
+	struct sb_owrite *writes;
+	unsigned wgen;		/* counts the ends */
 };
 
 /*
@@ -71,21 +77,42 @@ int sb_ofile_write(struct sb_ofile *of, const void *data, size_t len,
 		   uint64_t off);
 
 /*
- * Sealing ahead, so that concurrent writes (the kernel's writeback sends
- * several) encrypt in parallel and only the pwrite waits for the lock:
- * sb_ofile_seal_ahead(), called WITHOUT of->lock, encrypts the blocks of
- * a large write that its data covers whole and that end before its last
- * block (none of them can become the file's last block, which is the
- * only thing a block's ciphertext depends on besides its index and
- * data). sb_ofile_write_sealed(), under the lock as sb_ofile_write, then
- * writes those as they are and does the rest (partial and last blocks,
- * the old last block, gaps) as sb_ofile_write does. a->n is 0 for small
- * writes and without memory; then the write does everything under the
- * lock. There are a few shared buffers; a thread waits for one while all
- * are in use. Release a with sb_ofile_ahead_done() after the write, also
- * on error.
+ * A write in flight, as the file system does one (the kernel's writeback
+ * sends several WRITEs of a file at once):
+ *
+ *   sb_ofile_write_begin()	WITHOUT of->lock: registers the write with
+ *				of and seals ahead (below); may wait for a
+ *				buffer
+ *   sb_ofile_write_lock()	takes of->lock exclusive, in file order
+ *				(below)
+ *   sb_ofile_write_sealed()	the write, as sb_ofile_write
+ *   pthread_rwlock_unlock(&of->lock)
+ *   sb_ofile_write_end()	WITHOUT of->lock: unregisters it and gives
+ *				the buffer back; also after an error. The
+ *				struct must live until then.
+ *
+ * Sealing ahead: sb_ofile_write_begin() encrypts the blocks of a large
+ * write that its data covers whole and that end before its last block
+ * (none of them can become the file's last block, which is the only thing
+ * a block's ciphertext depends on besides its index and data), so that
+ * concurrent writes encrypt in parallel and only the pwrite waits for the
+ * lock. sb_ofile_write_sealed() writes those as they are and does the
+ * rest (partial and last blocks, the old last block, gaps) as
+ * sb_ofile_write does. ow->n is 0 for small writes and without memory;
+ * then the write does everything under the lock. There are as many
+ * shared buffers as the file system's largest default thread count; a
+ * thread waits for one while all are in use.
+ *
+ * File order: a write that starts past the end of the file fills the gap
+ * with encrypted zeros. When a write in flight that starts lower would
+ * fill some of that gap, sb_ofile_write_lock() waits for it to end first,
+ * so that streamed data is encrypted and written once (workers reach the
+ * lock in any order: half of a 1 GiB `dd` was written twice before).
+ * Only registered writes count, and a write is registered once it holds
+ * its buffer, so the lowest write in flight never waits.
  */
-struct sb_ahead {
+struct sb_owrite {
+	struct sb_owrite *next;	/* of->writes */
 	uint64_t off;		/* the write: len bytes at off */
 	size_t len;
 	uint64_t first;		/* sealed blocks: [first, first + n) */
@@ -93,11 +120,12 @@ struct sb_ahead {
 	uint8_t *c;		/* their ciphertext (a shared buffer) */
 };
 
-int sb_ofile_seal_ahead(const struct sb_ofile *of, struct sb_ahead *a,
-			const void *data, size_t len, uint64_t off);
-int sb_ofile_write_sealed(struct sb_ofile *of, const struct sb_ahead *a,
+int sb_ofile_write_begin(struct sb_ofile *of, struct sb_owrite *ow,
+			 const void *data, size_t len, uint64_t off);
+void sb_ofile_write_lock(struct sb_ofile *of, const struct sb_owrite *ow);
+int sb_ofile_write_sealed(struct sb_ofile *of, const struct sb_owrite *ow,
 			  const void *data, size_t len, uint64_t off);
-void sb_ofile_ahead_done(struct sb_ahead *a);
+void sb_ofile_write_end(struct sb_ofile *of, struct sb_owrite *ow);
 
 /* Sets the plaintext size (shrinks or extends with zeros). */
 int sb_ofile_truncate(struct sb_ofile *of, uint64_t size);

@@ -417,7 +417,7 @@ void sb_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size,
  * not change again (several writes in one clock tick, late writeback)
  * sends no SETATTR, so the backing file keeps the mtime it had.
  */
-static int write_keep_mtime(struct sb_ofile *of, const struct sb_ahead *a,
+static int write_keep_mtime(struct sb_ofile *of, const struct sb_owrite *ow,
 			    const char *buf, size_t size, uint64_t off)
 {
 	struct timespec ts[2];
@@ -426,7 +426,7 @@ static int write_keep_mtime(struct sb_ofile *of, const struct sb_ahead *a,
 
 	if (fstat(of->fd, &sb))
 		return -errno;
-	rc = sb_ofile_write_sealed(of, a, buf, size, off);
+	rc = sb_ofile_write_sealed(of, ow, buf, size, off);
 	ts[0].tv_nsec = UTIME_OMIT;
 	ts[1] = sb.st_mtim;
 	if (futimens(of->fd, ts) && !rc)
@@ -440,21 +440,22 @@ void sb_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	struct sb_fs *fs = sb_fs_of(req);
 	struct sb_node *n = sb_fs_node(fs, ino);
 	struct sb_ofile *of = n->of;
-	struct sb_ahead a = { 0 };
+	struct sb_owrite ow;
 	int rc;
 
 	/* A failure here leaves it all to the write under the lock. */
-	if (of->rdonly || sb_ofile_seal_ahead(of, &a, buf, size, (uint64_t)off))
-		a.n = 0;
-	pthread_rwlock_wrlock(&of->lock);
+	if (sb_ofile_write_begin(of, &ow, of->rdonly ? NULL : buf, size,
+				 (uint64_t)off))
+		ow.n = 0;
+	sb_ofile_write_lock(of, &ow);
 	if (of->rdonly)
 		rc = -EBADF;
 	else if (fs->writeback)
-		rc = write_keep_mtime(of, &a, buf, size, (uint64_t)off);
+		rc = write_keep_mtime(of, &ow, buf, size, (uint64_t)off);
 	else
-		rc = sb_ofile_write_sealed(of, &a, buf, size, (uint64_t)off);
+		rc = sb_ofile_write_sealed(of, &ow, buf, size, (uint64_t)off);
 	pthread_rwlock_unlock(&of->lock);
-	sb_ofile_ahead_done(&a);
+	sb_ofile_write_end(of, &ow);
 	rc = sb_fs_err(fs, n, rc);
 	if (rc)
 		fuse_reply_err(req, -rc);

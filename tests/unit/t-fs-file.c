@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto/crypto.h"
@@ -23,11 +24,12 @@
  * Block I/O of an open content file (fs/file.c), against a plain buffer:
  * writes at any offset (partial blocks, across blocks, past the end with
  * a zero-filled gap), appends, truncates both ways, reads, and damage;
- * writes with blocks sealed ahead (sb_ofile_seal_ahead), also when the
- * file changed between sealing and writing and from several threads.
+ * writes with blocks sealed ahead (sb_ofile_write_begin), also when the
+ * file changed between sealing and writing and from several threads;
+ * writes in flight taking the lock in file order.
  */
 
-#define MAXSZ (4 * 1024 * 1024)
+#define MAXSZ (8 * 1024 * 1024)
 
 struct fix {
 	char root[64];
@@ -138,13 +140,15 @@ static void put_sealed(struct fix *f, uint64_t off, size_t len, uint8_t seed,
 		       size_t n)
 {
 	uint8_t *data = pattern(len, seed);
-	struct sb_ahead a;
+	struct sb_owrite ow;
 
-	assert_int_equal(sb_ofile_seal_ahead(&f->of, &a, data, len, off), 0);
-	assert_int_equal(a.n, n);
-	assert_int_equal(sb_ofile_write_sealed(&f->of, &a, data, len, off), 0);
-	sb_ofile_ahead_done(&a);
-	assert_null(a.c);
+	assert_int_equal(sb_ofile_write_begin(&f->of, &ow, data, len, off), 0);
+	assert_int_equal(ow.n, n);
+	assert_int_equal(sb_ofile_write_sealed(&f->of, &ow, data, len, off),
+			 0);
+	sb_ofile_write_end(&f->of, &ow);
+	assert_null(ow.c);
+	assert_null(f->of.writes);
 	note(f, data, len, off);
 	free(data);
 	check(f);
@@ -192,7 +196,7 @@ static void test_sealed(void **state)
 {
 	struct fix *f = *state;
 	uint8_t *x, *y;
-	struct sb_ahead ax, ay;
+	struct sb_owrite ax, ay;
 
 	put_sealed(f, 0, 300000, 1, 73);	/* blocks 0..72; 73 is last */
 	put_sealed(f, 5000, 200000, 2, 48);	/* in place, unaligned */
@@ -205,10 +209,10 @@ static void test_sealed(void **state)
 	 * range first, so that the earlier one lands inside the file */
 	x = pattern(524288, 8);
 	y = pattern(524288, 9);
-	assert_int_equal(sb_ofile_seal_ahead(&f->of, &ax, x, 524288,
-					     3145728), 0);
-	assert_int_equal(sb_ofile_seal_ahead(&f->of, &ay, y, 524288,
-					     3670016), 0);
+	assert_int_equal(sb_ofile_write_begin(&f->of, &ax, x, 524288,
+					      3145728), 0);
+	assert_int_equal(sb_ofile_write_begin(&f->of, &ay, y, 524288,
+					      3670016), 0);
 	assert_int_equal(sb_ofile_write_sealed(&f->of, &ay, y, 524288,
 					       3670016), 0);
 	note(f, y, 524288, 3670016);
@@ -222,13 +226,14 @@ static void test_sealed(void **state)
 					       1000000), 0);
 	note(f, y, 524288, 1000000);
 	check(f);
-	sb_ofile_ahead_done(&ax);
-	sb_ofile_ahead_done(&ay);
+	sb_ofile_write_end(&f->of, &ax);
+	sb_ofile_write_end(&f->of, &ay);
+	assert_null(f->of.writes);
 	free(x);
 	free(y);
 }
 
-#define WRITERS 6
+#define WRITERS 20	/* more than the shared buffers (16) */
 
 struct writer {
 	struct fix *f;
@@ -236,21 +241,23 @@ struct writer {
 	size_t len;
 	uint8_t *data;
 	int rc;
+	uint64_t seen;		/* the file's size when it had the lock */
 };
 
 /* As the file system's write: seal without the lock, write under it. */
 static void *writer_run(void *arg)
 {
 	struct writer *w = arg;
-	struct sb_ahead a;
+	struct sb_owrite ow;
 
-	w->rc = sb_ofile_seal_ahead(&w->f->of, &a, w->data, w->len, w->off);
-	pthread_rwlock_wrlock(&w->f->of.lock);
+	w->rc = sb_ofile_write_begin(&w->f->of, &ow, w->data, w->len, w->off);
+	sb_ofile_write_lock(&w->f->of, &ow);
+	w->seen = w->f->of.size;
 	if (!w->rc)
-		w->rc = sb_ofile_write_sealed(&w->f->of, &a, w->data, w->len,
+		w->rc = sb_ofile_write_sealed(&w->f->of, &ow, w->data, w->len,
 					      w->off);
 	pthread_rwlock_unlock(&w->f->of.lock);
-	sb_ofile_ahead_done(&a);
+	sb_ofile_write_end(&w->f->of, &ow);
 	return NULL;
 }
 
@@ -265,7 +272,7 @@ static void test_sealed_threads(void **state)
 
 	for (round = 0; round < 4; round++) {
 		for (i = 0; i < WRITERS; i++) {
-			w[i] = (struct writer){ f, 0, 0, NULL, 0 };
+			w[i] = (struct writer){ f, 0, 0, NULL, 0, 0 };
 			w[i].len = 262144 + (size_t)round * 1000;
 			w[i].off = (uint64_t)i * w[i].len + (uint64_t)round * 7;
 			w[i].data = pattern(w[i].len, (uint8_t)(round * 16 + i));
@@ -282,6 +289,66 @@ static void test_sealed_threads(void **state)
 		}
 		check(f);
 	}
+}
+
+/* Waits at most 10 s for th; 0 when it ended. */
+static int join_within(pthread_t th)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 10;
+	return pthread_timedjoin_np(th, NULL, &ts);
+}
+
+/*
+ * A write past the end waits for a write in flight that fills its gap,
+ * and only for such a write: the lower one is not waiting for its buffer
+ * (it holds it), and one inside the file or starting higher does not
+ * count.
+ */
+static void test_write_order(void **state)
+{
+	struct fix *f = *state;
+	uint8_t *x = pattern(262144, 21), *y = pattern(262144, 22);
+	struct writer wy = { f, 262144, 262144, y, 0, 0 };
+	struct writer wz = { f, 2097152, 100, x, 0, 0 };
+	struct sb_owrite ox, oi;
+	pthread_t th;
+
+	/* y past the end of the empty file, x before it: y goes second */
+	assert_int_equal(sb_ofile_write_begin(&f->of, &ox, x, 262144, 0), 0);
+	assert_int_equal(pthread_create(&th, NULL, writer_run, &wy), 0);
+	usleep(100000);
+	sb_ofile_write_lock(&f->of, &ox);
+	assert_int_equal(f->of.size, 0);
+	assert_int_equal(sb_ofile_write_sealed(&f->of, &ox, x, 262144, 0), 0);
+	pthread_rwlock_unlock(&f->of.lock);
+	sb_ofile_write_end(&f->of, &ox);
+	assert_int_equal(join_within(th), 0);
+	assert_int_equal(wy.rc, 0);
+	assert_int_equal(wy.seen, 262144);
+	note(f, x, 262144, 0);
+	note(f, y, 262144, 262144);
+	check(f);
+
+	/* a write in flight inside the file does not hold up one past
+	 * the end, which fills its gap with zeros */
+	assert_int_equal(sb_ofile_write_begin(&f->of, &oi, y, 100, 1000), 0);
+	assert_int_equal(pthread_create(&th, NULL, writer_run, &wz), 0);
+	assert_int_equal(join_within(th), 0);
+	assert_int_equal(wz.rc, 0);
+	assert_int_equal(wz.seen, 524288);
+	sb_ofile_write_lock(&f->of, &oi);
+	assert_int_equal(sb_ofile_write_sealed(&f->of, &oi, y, 100, 1000), 0);
+	pthread_rwlock_unlock(&f->of.lock);
+	sb_ofile_write_end(&f->of, &oi);
+	note(f, x, 100, 2097152);
+	note(f, y, 100, 1000);
+	check(f);
+	assert_null(f->of.writes);
+	free(x);
+	free(y);
 }
 
 static void test_damage(void **state)
@@ -317,6 +384,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sealed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sealed_threads, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_write_order, setup,
 						teardown),
 	};
 
