@@ -41,7 +41,8 @@ struct sb_ofile {
 	int damaged;		/* SB_EAUTH seen (logged once) */
 	uint8_t header[SB_CONTENT_HEADER];
 	/* writes in flight, sb_ofile_write_begin() to _end() */
-	pthread_mutex_t wlock;	/* guards writes and wgen */
+	pthread_mutex_t wlock;	/* guards writes and wgen; taken
+				 * after lock when both are */
 	pthread_cond_t wdone;	/* broadcast when one ends */
 	struct sb_owrite *writes;
 	unsigned wgen;		/* counts the ends */

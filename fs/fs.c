@@ -19,8 +19,8 @@
  * sealing and opening blocks is CPU work, and each further worker only
  * takes a 1 MiB write of a streamed file out of /dev/fuse to wait with
  * it. On two CPUs a 1 GiB `dd` into the mount took a median 1.21 s with
- * 3 workers and 1.45 s with 8 (1.20 s with 2, but 512-byte appends were
- * slower: an asynchronous RELEASE takes one of them).
+ * 3 workers and 1.45 s with 8 (1.20 s with 2, but 512-byte appends,
+ * `rm -rf` and reading many files were slower; docs/bench.md).
  */
 static unsigned default_threads(void)
 {
