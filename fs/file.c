@@ -442,7 +442,7 @@ static void restore_last(struct sb_ofile *of, struct tbuf *t, uint64_t osize)
 		return;
 }
 
-/* Registers ow with of (under of->wlock). */
+/* Registers ow with of; takes of->wlock. */
 static void writes_add(struct sb_ofile *of, struct sb_owrite *ow)
 {
 	pthread_mutex_lock(&of->wlock);

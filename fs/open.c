@@ -443,10 +443,10 @@ void sb_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	struct sb_owrite ow;
 	int rc;
 
-	/* A failure here leaves it all to the write under the lock. */
-	if (sb_ofile_write_begin(of, &ow, of->rdonly ? NULL : buf, size,
-				 (uint64_t)off))
-		ow.n = 0;
+	/* On failure nothing is sealed ahead (ow.n is 0): the write
+	 * under the lock does it all. */
+	(void)sb_ofile_write_begin(of, &ow, of->rdonly ? NULL : buf, size,
+				   (uint64_t)off);
 	sb_ofile_write_lock(of, &ow);
 	if (of->rdonly)
 		rc = -EBADF;
